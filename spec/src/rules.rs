@@ -1,0 +1,140 @@
+//! Behaviour rules of the contract that are not self-evident from the types, each with its
+//! provenance. The mock implements them; the conformance suite checks them by these values.
+
+use crate::catalog::Api;
+use crate::provenance::Provenance;
+
+/// One rule of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// Stable dotted id, e.g. `auth.required`.
+    pub id: &'static str,
+    /// The API the rule is about, or `None` for both.
+    pub api: Option<Api>,
+    /// What the rule requires, as one sentence.
+    pub statement: &'static str,
+    /// Where the rule comes from.
+    pub provenance: Provenance,
+}
+
+macro_rules! rules {
+    ($($(#[$meta:meta])* $name:ident = ($id:literal, $api:expr, $prov:ident, $statement:literal);)*) => {
+        $($(#[$meta])* pub const $name: Rule = Rule {
+            id: $id,
+            api: $api,
+            statement: $statement,
+            provenance: Provenance::$prov,
+        };)*
+
+        /// Every rule, in catalogue order.
+        pub const ALL: &[Rule] = &[$($name),*];
+    };
+}
+
+const BOTH: Option<Api> = None;
+const STATUS: Option<Api> = Some(Api::Status);
+const PANEL: Option<Api> = Some(Api::Panel);
+
+rules! {
+    /// `Authorization: Bearer <token>` on every request.
+    AUTH_REQUIRED = ("auth.required", BOTH, Documented,
+        "A request without a valid Bearer token (missing, malformed, unknown or revoked) is answered 401 in the API's error envelope");
+    /// JSON everywhere.
+    JSON_CONTENT_TYPE = ("response.content_type", BOTH, Documented,
+        "Every response, errors included, has Content-Type: application/json");
+    /// Bodies match the generated schemas.
+    RESPONSE_SCHEMA = ("response.schema", BOTH, Documented,
+        "Every response body validates against the schema for its operation and status, formats, id prefixes and unknown fields included");
+    /// Unknown paths.
+    UNKNOWN_PATH = ("routing.not_found", BOTH, Ours,
+        "An unknown path is answered 404 in the error envelope");
+    /// Wrong method on a known path.
+    METHOD_NOT_ALLOWED = ("routing.method_not_allowed", BOTH, Ours,
+        "A wrong method on a known path is answered 405 with an Allow header, in the error envelope");
+    /// Request bodies over the cap.
+    BODY_TOO_LARGE = ("request.too_large", BOTH, Ours,
+        "A request body over 64 KiB is answered 413 in the error envelope");
+
+    /// Status success envelope.
+    STATUS_ENVELOPE = ("status.envelope", STATUS, Documented,
+        "A Status success body is {\"data\": ...} with nothing else");
+    /// Status error envelope.
+    STATUS_ERROR_SHAPE = ("status.error_shape", STATUS, Ours,
+        "A Status error body is {\"error\": {\"code\", \"message\"}} with a snake_case code");
+    /// Content-Type on requests with a body.
+    STATUS_UNSUPPORTED_MEDIA_TYPE = ("status.content_type_415", STATUS, Ours,
+        "A Status request with a body but without Content-Type: application/json is answered 415 unsupported_media_type");
+    /// Accept must allow JSON.
+    STATUS_NOT_ACCEPTABLE = ("status.accept_406", STATUS, Ours,
+        "A Status request whose Accept header excludes JSON is answered 406 not_acceptable; absent or */* is fine");
+    /// Non-JSON body.
+    STATUS_INVALID_JSON = ("status.invalid_json_400", STATUS, Ours,
+        "A Status request body that is not JSON is answered 400 invalid_json");
+    /// JSON that breaks the schema.
+    STATUS_VALIDATION = ("status.validation_422", STATUS, Ours,
+        "A Status request body that breaks its schema is answered 422 validation_failed naming the field");
+    /// Two windows.
+    STATUS_RATE_LIMITS = ("status.rate_limits", STATUS, Documented,
+        "Status allows 120 requests a minute per workspace and 60 per client IP; past either, 429 with Retry-After");
+    /// Headers on every response.
+    STATUS_RATE_HEADERS = ("status.rate_headers", STATUS, Documented,
+        "Every Status response carries integer X-RateLimit-Limit and X-RateLimit-Remaining");
+    /// Which window the headers describe.
+    STATUS_BINDING_WINDOW = ("status.binding_window", STATUS, Ours,
+        "Status rate-limit headers describe the binding window (fewer requests remaining), so the per-IP limit of 60 binds first");
+    /// Unknown page slug.
+    STATUS_PAGE_NOT_FOUND = ("status.page_not_found", STATUS, Ours,
+        "An unknown page slug is answered 404 not_found");
+    /// Created incidents are readable.
+    STATUS_INCIDENT_VISIBLE = ("status.incident_visible", STATUS, Ours,
+        "An incident created with 201 appears in a later GET /pages/{slug}/incidents with the fields sent");
+
+    /// Panel envelope.
+    PANEL_ENVELOPE = ("panel.envelope", PANEL, Documented,
+        "A Panel body is {\"success\": true, \"data\"} or {\"success\": false, \"error\": \"...\"}, never both data and error");
+    /// 180 a minute.
+    PANEL_RATE_LIMIT = ("panel.rate_limit", PANEL, Documented,
+        "Panel allows 180 requests a minute per token; past it, 429 in the error envelope");
+    /// Headers on authenticated responses.
+    PANEL_RATE_HEADERS = ("panel.rate_headers", PANEL, Documented,
+        "Every authenticated Panel response carries integer X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset");
+    /// Another account's server.
+    PANEL_FORBIDDEN = ("panel.forbidden_403", PANEL, Ours,
+        "A server of another account is answered 403 \"Forbidden\", never with its data");
+    /// Unknown server id.
+    PANEL_SERVER_NOT_FOUND = ("panel.server_not_found", PANEL, Documented,
+        "An unknown server id is answered 404 \"Server not found\"");
+    /// Power action values.
+    PANEL_INVALID_ACTION = ("panel.invalid_action_400", PANEL, Documented,
+        "A power request whose action is missing or not start, stop, restart or kill is answered 400");
+    /// Power effect.
+    PANEL_POWER_EFFECT = ("panel.power_effect", PANEL, Ours,
+        "After stop or kill a server reads stopped; after start or restart it reads running");
+    /// Console lines bounds.
+    PANEL_LINES_RANGE = ("panel.lines_400", PANEL, Ours,
+        "A console lines parameter that is not an integer in 1..=1000 is answered 400");
+    /// Console order.
+    PANEL_CONSOLE_ORDER = ("panel.console_order", PANEL, Ours,
+        "The console returns the most recent min(lines, totalLines) entries, oldest first");
+    /// Empty console command.
+    PANEL_EMPTY_COMMAND = ("panel.empty_command_400", PANEL, Ours,
+        "A console command that is missing or empty is answered 400");
+    /// Command shows in logs.
+    PANEL_COMMAND_LOGGED = ("panel.command_logged", PANEL, Ours,
+        "A console command that was sent appears in later console logs");
+    /// Stopped server console.
+    PANEL_COMMAND_STOPPED = ("panel.command_stopped_400", PANEL, Ours,
+        "A console command to a stopped server is answered 400 \"Server is not running\"");
+    /// Database names.
+    PANEL_DATABASE_NAME = ("panel.database_name_400", PANEL, Documented,
+        "A database name that is not 1 to 48 letters, digits or underscores is answered 400");
+    /// Database naming.
+    PANEL_DATABASE_NAMING = ("panel.database_naming", PANEL, Corrected,
+        "A created database is named s<n>_<name>, with username s<n>_<name without underscores>, id db_<name> and a matching connectionString");
+    /// Duplicate names.
+    PANEL_DATABASE_DUPLICATE = ("panel.database_duplicate_400", PANEL, Ours,
+        "Creating a database whose name the server already has is answered 400");
+    /// Created databases are listed without password.
+    PANEL_DATABASE_LISTED = ("panel.database_listed", PANEL, Ours,
+        "A created database appears in the list, and its password only in the create response");
+}
