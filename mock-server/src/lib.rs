@@ -1,1 +1,307 @@
-pub fn x() {}
+//! A faithful, stateful mock of the two Beacon APIs, for local development and Rust tests.
+//!
+//! `beacon-mock` serves the **Status API** and the **Panel API** from embedded fixtures,
+//! with real token checks, both documented rate-limit policies, each API's envelope on every
+//! response, request validation against the generated JSON Schemas, and in-memory state.
+//!
+//! # Getting started
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // Arrange
+//! let mock = beacon_mock::MockServer::start().await;
+//! // Act: mock.panel_uri() is `http://127.0.0.1:<port>/api/v1`
+//! let url = format!("{}/servers", mock.panel_uri());
+//! // Assert
+//! assert!(url.starts_with("http://127.0.0.1:"));
+//! assert!(mock.tokens().status.starts_with("bkn_live_"));
+//! # }
+//! ```
+//!
+//! # Concepts
+//!
+//! - Each API listens on its own port; both share nothing but the process.
+//! - `MockServer::builder()` shortens rate-limit windows, replaces limits, adds tokens,
+//!   loads other fixtures, or serves one API only.
+//! - Every listener also serves a test-only admin API under `/__admin/`: `POST reset`,
+//!   `GET|DELETE requests` (journal), `POST tokens` (mint), `POST tokens/revoke`,
+//!   `POST|GET|DELETE faults` (latency, status or dropped connection for the next N or a
+//!   ratio of requests, optionally per path).
+//! - [`wiremock::mount`] puts the same behaviour on a `wiremock::MockServer`.
+
+mod admin;
+mod auth;
+mod clock;
+mod error;
+mod fixtures;
+mod panel_api;
+mod rate_limit;
+mod server;
+mod service;
+mod status_api;
+pub mod wiremock;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use beacon_spec::Api;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use fixtures::{FixtureError, Fixtures};
+pub use service::MAX_BODY_BYTES;
+
+/// How the mock behaves; shared by both APIs.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Seed data.
+    pub fixtures: Fixtures,
+    /// Extra accepted tokens: each goes to the first Panel account, and to the first Status
+    /// workspace when it has the `bkn_live_` format.
+    pub tokens: Vec<String>,
+    /// Replaces every window's period (the documented one is 60 s).
+    pub rate_limit_window: Option<Duration>,
+    /// Replaces every window's limit (for load tests).
+    pub rate_limit: Option<u32>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            fixtures: Fixtures::embedded(),
+            tokens: Vec::new(),
+            rate_limit_window: None,
+            rate_limit: None,
+        }
+    }
+}
+
+/// Ready-to-use tokens of the fixtures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockTokens {
+    /// A `bkn_live_` token of the first Status workspace.
+    pub status: String,
+    /// A token of the first Panel account.
+    pub panel: String,
+    /// A token of the second Panel account (whose servers are 403 for the first).
+    pub panel_other: String,
+}
+
+impl MockTokens {
+    fn from_config(config: &MockConfig) -> Self {
+        let status = &config.fixtures.status.workspaces;
+        let panel = &config.fixtures.panel.accounts;
+        let first = |tokens: Option<&Vec<String>>| {
+            tokens.and_then(|t| t.first()).cloned().unwrap_or_default()
+        };
+        Self {
+            status: status
+                .first()
+                .and_then(|w| w.tokens.first())
+                .map(|t| t.token.clone())
+                .unwrap_or_default(),
+            panel: first(panel.first().map(|a| &a.tokens)),
+            panel_other: first(panel.get(1).map(|a| &a.tokens)),
+        }
+    }
+}
+
+/// Could not start the mock.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listener could not bind its address.
+    #[error("cannot bind the {api} API to {addr}: {source}")]
+    Bind {
+        /// Which API.
+        api: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Options for [`MockServer`]; inert until [`MockServerBuilder::start`].
+#[must_use]
+#[derive(Debug, Clone)]
+pub struct MockServerBuilder {
+    config: MockConfig,
+    status_addr: SocketAddr,
+    panel_addr: SocketAddr,
+    only: Option<Api>,
+}
+
+const LOOPBACK_ANY_PORT: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        Self {
+            config: MockConfig::default(),
+            status_addr: LOOPBACK_ANY_PORT,
+            panel_addr: LOOPBACK_ANY_PORT,
+            only: None,
+        }
+    }
+}
+
+// Builder policy: `start` panics with a clear message on failure (tests want that);
+// `try_start` returns the error for programs.
+impl MockServerBuilder {
+    /// Shortens (or lengthens) every rate-limit window.
+    pub fn rate_limit_window(mut self, window: Duration) -> Self {
+        self.config.rate_limit_window = Some(window);
+        self
+    }
+
+    /// Replaces every per-window limit.
+    pub fn rate_limit(mut self, limit: u32) -> Self {
+        self.config.rate_limit = Some(limit);
+        self
+    }
+
+    /// Accepts one more token (see [`MockConfig::tokens`]).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.config.tokens.push(token.into());
+        self
+    }
+
+    /// Serves other seed data.
+    pub fn fixtures(mut self, fixtures: Fixtures) -> Self {
+        self.config.fixtures = fixtures;
+        self
+    }
+
+    /// The Status listener's address (default `127.0.0.1:0`).
+    pub fn status_addr(mut self, addr: SocketAddr) -> Self {
+        self.status_addr = addr;
+        self
+    }
+
+    /// The Panel listener's address (default `127.0.0.1:0`).
+    pub fn panel_addr(mut self, addr: SocketAddr) -> Self {
+        self.panel_addr = addr;
+        self
+    }
+
+    /// Serves only one of the APIs.
+    pub fn only(mut self, api: Api) -> Self {
+        self.only = Some(api);
+        self
+    }
+
+    /// Binds and starts serving. Panics if a port cannot be bound.
+    pub async fn start(self) -> MockServer {
+        self.try_start().await.expect("beacon-mock failed to start")
+    }
+
+    /// Binds and starts serving.
+    pub async fn try_start(self) -> Result<MockServer, StartError> {
+        let (shutdown, receiver) = watch::channel(false);
+        let mut listeners = Vec::new();
+        for (api, addr) in [
+            (Api::Status, self.status_addr),
+            (Api::Panel, self.panel_addr),
+        ] {
+            if self.only.is_some_and(|only| only != api) {
+                continue;
+            }
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    api: api.name(),
+                    addr,
+                    source,
+                })?;
+            let local = listener.local_addr().map_err(|source| StartError::Bind {
+                api: api.name(),
+                addr,
+                source,
+            })?;
+            let service = Arc::new(service::ApiService::new(api, &self.config));
+            let task = tokio::spawn(server::serve(listener, service, receiver.clone()));
+            listeners.push(Listener {
+                api,
+                addr: local,
+                task,
+            });
+        }
+        Ok(MockServer {
+            listeners,
+            tokens: MockTokens::from_config(&self.config),
+            shutdown,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Listener {
+    api: Api,
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+/// A running mock of both APIs (or one, with [`MockServerBuilder::only`]). Stops on drop.
+#[derive(Debug)]
+pub struct MockServer {
+    listeners: Vec<Listener>,
+    tokens: MockTokens,
+    shutdown: watch::Sender<bool>,
+}
+
+impl MockServer {
+    /// Starts both APIs on random loopback ports with the embedded fixtures.
+    pub async fn start() -> MockServer {
+        Self::builder().start().await
+    }
+
+    /// Options for a mock.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// The socket address `api` listens on, if it is served.
+    pub fn addr(&self, api: Api) -> Option<SocketAddr> {
+        self.listeners.iter().find(|l| l.api == api).map(|l| l.addr)
+    }
+
+    /// The base URL of `api`, e.g. `http://127.0.0.1:4010/api/v1`, if it is served.
+    pub fn base_url(&self, api: Api) -> Option<String> {
+        self.addr(api)
+            .map(|addr| format!("http://{addr}{}", service::BASE_PATH))
+    }
+
+    /// The Status API's base URL. Panics if the Status API is not served.
+    pub fn status_uri(&self) -> String {
+        self.base_url(Api::Status)
+            .expect("the Status API is not served by this mock")
+    }
+
+    /// The Panel API's base URL. Panics if the Panel API is not served.
+    pub fn panel_uri(&self) -> String {
+        self.base_url(Api::Panel)
+            .expect("the Panel API is not served by this mock")
+    }
+
+    /// Ready-to-use tokens.
+    pub fn tokens(&self) -> &MockTokens {
+        &self.tokens
+    }
+
+    /// Stops accepting connections and waits (bounded) for in-flight requests to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for listener in std::mem::take(&mut self.listeners) {
+            let _ = listener.task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

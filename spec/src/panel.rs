@@ -97,16 +97,17 @@ impl PanelError {
 }
 
 /// Power state of a server.
+///
+/// - `running`: The server is up.
+/// - `stopped`: The server is down.
+/// - `starting`: Transitional: on its way up (ours).
+/// - `stopping`: Transitional: on its way down (ours).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerStatus {
-    /// The server is up.
     Running,
-    /// The server is down.
     Stopped,
-    /// Transitional: on its way up (ours).
     Starting,
-    /// Transitional: on its way down (ours).
     Stopping,
 }
 
@@ -221,16 +222,17 @@ impl ServerDetail {
 }
 
 /// A power action.
+///
+/// - `start`: Start a stopped server.
+/// - `stop`: Stop gracefully.
+/// - `restart`: Stop then start.
+/// - `kill`: Stop immediately.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PowerAction {
-    /// Start a stopped server.
     Start,
-    /// Stop gracefully.
     Stop,
-    /// Stop then start.
     Restart,
-    /// Stop immediately.
     Kill,
 }
 
@@ -278,9 +280,8 @@ pub struct PowerAccepted {
     pub message: String,
 }
 
-/// Query of `GET /servers/{serverId}/console`.
+/// Query of `GET /servers/{serverId}/console`. Unknown query parameters are ignored (ours).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ConsoleQuery {
     /// Number of recent log lines to retrieve (default: 100, max: 1000).
     #[serde(default, skip_serializing_if = "Option::is_none")]

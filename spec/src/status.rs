@@ -199,17 +199,18 @@ pub struct Page {
 }
 
 /// Where an incident is in its lifecycle.
+///
+/// - `investigating`: The cause is being looked for (the default).
+/// - `identified`: The cause is known.
+/// - `monitoring`: A fix is in place and being watched.
+/// - `resolved`: The incident is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentStatus {
-    /// The cause is being looked for (the default).
     #[default]
     Investigating,
-    /// The cause is known.
     Identified,
-    /// A fix is in place and being watched.
     Monitoring,
-    /// The incident is over.
     Resolved,
 }
 
@@ -224,17 +225,18 @@ impl IncidentStatus {
 }
 
 /// How badly an incident affects users.
+///
+/// - `none`: No user-visible impact.
+/// - `minor`: Minor impact (the default).
+/// - `major`: Major impact.
+/// - `critical`: Critical impact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Impact {
-    /// No user-visible impact.
     None,
-    /// Minor impact (the default).
     #[default]
     Minor,
-    /// Major impact.
     Major,
-    /// Critical impact.
     Critical,
 }
 

@@ -1,0 +1,198 @@
+//! Bearer tokens: kept only as SHA-256 digests, compared in constant time.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::RwLock;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Why a request is not authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AuthFailure {
+    /// No `Authorization` header.
+    Missing,
+    /// Not `Bearer <token>`, or a token of the wrong format.
+    Malformed,
+    /// A well-formed token nobody issued.
+    Unknown,
+    /// A token that was revoked.
+    Revoked,
+}
+
+impl AuthFailure {
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "Missing bearer token",
+            AuthFailure::Malformed => "Malformed bearer token",
+            AuthFailure::Unknown => "Invalid token",
+            AuthFailure::Revoked => "Token has been revoked",
+        }
+    }
+}
+
+/// Whether `token` can be sent as a bearer token at all: 1 to 256 visible ASCII characters.
+pub(crate) fn is_bearer_token(token: &str) -> bool {
+    (1..=256).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The bearer token of an `Authorization` header value, if it has the `Bearer` scheme.
+pub(crate) fn bearer(header: Option<&[u8]>) -> Result<&str, AuthFailure> {
+    let header = header.ok_or(AuthFailure::Missing)?;
+    let header = std::str::from_utf8(header).map_err(|_| AuthFailure::Malformed)?;
+    let (scheme, token) = header.split_once(' ').ok_or(AuthFailure::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || !is_bearer_token(token.trim()) {
+        return Err(AuthFailure::Malformed);
+    }
+    Ok(token.trim())
+}
+
+/// A token shown in logs and the journal: prefix and last four characters only.
+pub(crate) struct Redacted<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let token = self.0;
+        let prefix = match token.find("_live_") {
+            Some(i) => &token[..i + "_live_".len()],
+            None => token
+                .split('_')
+                .next()
+                .filter(|p| p.len() < token.len())
+                .unwrap_or(""),
+        };
+        let tail = token
+            .char_indices()
+            .rev()
+            .nth(3)
+            .map_or("", |(i, _)| &token[i..]);
+        if token.len() <= 8 {
+            f.write_str("…")
+        } else {
+            write!(f, "{prefix}…{tail}")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    digest: [u8; 32],
+    principal: usize,
+    revoked: bool,
+}
+
+/// Issued tokens of one API, by digest. The plain text of a token is never stored.
+///
+/// Lookups go through a map keyed by the first 8 bytes of the digest, then compare the full
+/// digest in constant time: the time taken reveals nothing about a valid token's bytes.
+#[derive(Debug, Default)]
+pub(crate) struct TokenStore {
+    entries: RwLock<HashMap<u64, Vec<Entry>>>,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn bucket(digest: &[u8; 32]) -> u64 {
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+impl TokenStore {
+    /// Issues `token` to `principal` (a workspace or account index). Re-issuing a revoked
+    /// token makes it valid again.
+    pub(crate) fn insert(&self, token: &str, principal: usize) {
+        let digest = digest(token);
+        let mut entries = self.entries.write().expect("token store lock");
+        let list = entries.entry(bucket(&digest)).or_default();
+        list.retain(|e| !bool::from(e.digest.ct_eq(&digest)));
+        list.push(Entry {
+            digest,
+            principal,
+            revoked: false,
+        });
+    }
+
+    /// Revokes `token`; returns whether it was known.
+    pub(crate) fn revoke(&self, token: &str) -> bool {
+        let digest = digest(token);
+        let mut entries = self.entries.write().expect("token store lock");
+        let mut found = false;
+        for entry in entries.get_mut(&bucket(&digest)).into_iter().flatten() {
+            if bool::from(entry.digest.ct_eq(&digest)) {
+                entry.revoked = true;
+                found = true;
+            }
+        }
+        found
+    }
+
+    /// The principal `token` was issued to, and a stable key for the token (for counting
+    /// its requests without keeping it).
+    pub(crate) fn principal(&self, token: &str) -> Result<(usize, u64), AuthFailure> {
+        let digest = digest(token);
+        let entries = self.entries.read().expect("token store lock");
+        let key = bucket(&digest);
+        let entry = entries
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .find(|e| bool::from(e.digest.ct_eq(&digest)))
+            .ok_or(AuthFailure::Unknown)?;
+        if entry.revoked {
+            Err(AuthFailure::Revoked)
+        } else {
+            Ok((entry.principal, key))
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        self.entries.write().expect("token store lock").clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_redacted_to_prefix_and_last_four() {
+        assert_eq!(
+            Redacted("bkn_live_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6").to_string(),
+            "bkn_live_…o5p6"
+        );
+        assert_eq!(
+            Redacted("panel_acct1_7f3c9a2b5d1e4f60").to_string(),
+            "panel…4f60"
+        );
+        assert_eq!(Redacted("short").to_string(), "…");
+    }
+
+    #[test]
+    fn bearer_requires_the_scheme_and_a_visible_token() {
+        assert_eq!(bearer(Some(b"Bearer abc")), Ok("abc"));
+        assert_eq!(bearer(Some(b"bearer abc")), Ok("abc"));
+        assert_eq!(bearer(None), Err(AuthFailure::Missing));
+        assert_eq!(bearer(Some(b"Basic abc")), Err(AuthFailure::Malformed));
+        assert_eq!(bearer(Some(b"Bearer ")), Err(AuthFailure::Malformed));
+        assert_eq!(bearer(Some(b"Bearer a b")), Err(AuthFailure::Malformed));
+    }
+
+    #[test]
+    fn revoked_tokens_are_rejected_and_reissue_restores_them() {
+        let store = TokenStore::default();
+        store.insert("tok_1234567890", 3);
+        assert_eq!(store.principal("tok_1234567890").map(|p| p.0), Ok(3));
+        assert_eq!(
+            store.principal("tok_0000000000").map(|p| p.0),
+            Err(AuthFailure::Unknown)
+        );
+        assert!(store.revoke("tok_1234567890"));
+        assert_eq!(
+            store.principal("tok_1234567890").map(|p| p.0),
+            Err(AuthFailure::Revoked)
+        );
+        store.insert("tok_1234567890", 3);
+        assert_eq!(store.principal("tok_1234567890").map(|p| p.0), Ok(3));
+    }
+}

@@ -1,0 +1,247 @@
+//! Fixed-window rate limiting over several windows at once, exact under concurrency.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use beacon_spec::rate_limit::{RateLimitPolicy, RateScope};
+
+/// What a window counts by: the scope's key for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum RateKey {
+    /// A Status workspace, by index.
+    Workspace(usize),
+    /// A client address.
+    ClientIp(IpAddr),
+    /// A Panel token, by digest prefix.
+    Token(u64),
+}
+
+impl RateKey {
+    fn scope(self) -> RateScope {
+        match self {
+            RateKey::Workspace(_) => RateScope::Workspace,
+            RateKey::ClientIp(_) => RateScope::ClientIp,
+            RateKey::Token(_) => RateScope::Token,
+        }
+    }
+}
+
+/// The limiter's verdict for one request, describing the binding window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateDecision {
+    /// Whether the request may proceed (and was counted).
+    pub(crate) allowed: bool,
+    /// The binding window's limit.
+    pub(crate) limit: u32,
+    /// Requests left in the binding window after this one.
+    pub(crate) remaining: u32,
+    /// Whole seconds (rounded up) until the binding window resets.
+    pub(crate) reset_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    scope: RateScope,
+    limit: u32,
+    period: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    started: Instant,
+    count: u32,
+}
+
+/// Counts requests per key in fixed windows that start with a key's first request.
+///
+/// One lock covers every window, so a request is counted against all of its windows or
+/// none, and N concurrent requests against L remaining yield exactly min(N, L) successes.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    windows: Vec<Window>,
+    buckets: Mutex<HashMap<RateKey, Bucket>>,
+}
+
+const PRUNE_ABOVE: usize = 10_000;
+
+impl RateLimiter {
+    /// A limiter for `policy`, optionally with every window's period and/or limit replaced.
+    pub(crate) fn new(
+        policy: &RateLimitPolicy,
+        period: Option<Duration>,
+        limit: Option<u32>,
+    ) -> Self {
+        let windows = policy
+            .windows
+            .iter()
+            .map(|w| Window {
+                scope: w.scope,
+                limit: limit.unwrap_or(w.limit),
+                period: period.unwrap_or(Duration::from_secs(w.period_secs)),
+            })
+            .collect();
+        Self {
+            windows,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one request against the window of each key, unless one of them is exhausted.
+    pub(crate) fn acquire(&self, keys: &[RateKey]) -> RateDecision {
+        self.acquire_at(keys, Instant::now())
+    }
+
+    fn acquire_at(&self, keys: &[RateKey], now: Instant) -> RateDecision {
+        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        if buckets.len() > PRUNE_ABOVE {
+            let longest = self
+                .windows
+                .iter()
+                .map(|w| w.period)
+                .max()
+                .unwrap_or_default();
+            buckets.retain(|_, b| now.duration_since(b.started) < longest);
+        }
+        // (limit, count after reset, reset instant) of each applicable window.
+        let mut states = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Some(window) = self.windows.iter().find(|w| w.scope == key.scope()) else {
+                continue;
+            };
+            let bucket = buckets.entry(*key).or_insert(Bucket {
+                started: now,
+                count: 0,
+            });
+            if now.duration_since(bucket.started) >= window.period {
+                *bucket = Bucket {
+                    started: now,
+                    count: 0,
+                };
+            }
+            states.push((
+                *key,
+                window.limit,
+                bucket.count,
+                bucket.started + window.period,
+            ));
+        }
+        let exhausted = states
+            .iter()
+            .filter(|(_, limit, count, _)| count >= limit)
+            .max_by_key(|(_, _, _, reset)| *reset);
+        if let Some(&(_, limit, _, reset)) = exhausted {
+            return RateDecision {
+                allowed: false,
+                limit,
+                remaining: 0,
+                reset_secs: secs_until(reset, now),
+            };
+        }
+        for (key, ..) in &states {
+            if let Some(bucket) = buckets.get_mut(key) {
+                bucket.count += 1;
+            }
+        }
+        states
+            .iter()
+            .map(|&(_, limit, count, reset)| (limit, limit - count - 1, reset))
+            .min_by_key(|&(limit, remaining, _)| (remaining, limit))
+            .map_or(
+                RateDecision {
+                    allowed: true,
+                    limit: u32::MAX,
+                    remaining: u32::MAX,
+                    reset_secs: 0,
+                },
+                |(limit, remaining, reset)| RateDecision {
+                    allowed: true,
+                    limit,
+                    remaining,
+                    reset_secs: secs_until(reset, now),
+                },
+            )
+    }
+
+    /// Forgets every window.
+    pub(crate) fn reset(&self) {
+        self.buckets.lock().expect("rate limiter lock").clear();
+    }
+}
+
+fn secs_until(instant: Instant, now: Instant) -> u64 {
+    let left = instant.saturating_duration_since(now);
+    left.as_secs() + u64::from(left.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beacon_spec::rate_limit::{PANEL, STATUS};
+
+    const IP: RateKey = RateKey::ClientIp(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+
+    #[test]
+    fn the_per_ip_window_binds_before_the_per_workspace_one() {
+        let limiter = RateLimiter::new(&STATUS, None, None);
+        let now = Instant::now();
+        let first = limiter.acquire_at(&[IP, RateKey::Workspace(0)], now);
+        assert_eq!(
+            (first.limit, first.remaining, first.reset_secs),
+            (60, 59, 60)
+        );
+        for _ in 1..60 {
+            assert!(
+                limiter
+                    .acquire_at(&[IP, RateKey::Workspace(0)], now)
+                    .allowed
+            );
+        }
+        let denied = limiter.acquire_at(&[IP, RateKey::Workspace(0)], now);
+        assert!(!denied.allowed);
+        assert_eq!((denied.limit, denied.remaining), (60, 0));
+        // Another IP of the same workspace still has 60 left of its own but only 60 of the
+        // workspace's 120: the workspace window binds at 59 remaining after 61 requests.
+        let other = RateKey::ClientIp("10.0.0.1".parse().unwrap());
+        let next = limiter.acquire_at(&[other, RateKey::Workspace(0)], now);
+        assert_eq!((next.limit, next.remaining), (60, 59));
+    }
+
+    #[test]
+    fn a_denied_request_counts_against_no_window() {
+        let limiter = RateLimiter::new(&STATUS, None, Some(1));
+        let now = Instant::now();
+        assert!(
+            limiter
+                .acquire_at(&[IP, RateKey::Workspace(0)], now)
+                .allowed
+        );
+        assert!(
+            !limiter
+                .acquire_at(&[IP, RateKey::Workspace(1)], now)
+                .allowed
+        );
+        // Workspace 1 was not counted by the denied request.
+        let other = RateKey::ClientIp("10.0.0.2".parse().unwrap());
+        assert!(
+            limiter
+                .acquire_at(&[other, RateKey::Workspace(1)], now)
+                .allowed
+        );
+    }
+
+    #[test]
+    fn windows_reset_after_their_period() {
+        let limiter = RateLimiter::new(&PANEL, Some(Duration::from_secs(2)), None);
+        let start = Instant::now();
+        let key = [RateKey::Token(7)];
+        for _ in 0..180 {
+            assert!(limiter.acquire_at(&key, start).allowed);
+        }
+        let denied = limiter.acquire_at(&key, start + Duration::from_millis(500));
+        assert_eq!((denied.allowed, denied.reset_secs), (false, 2));
+        let later = limiter.acquire_at(&key, start + Duration::from_secs(2));
+        assert_eq!((later.allowed, later.remaining), (true, 179));
+    }
+}

@@ -1,0 +1,117 @@
+//! Beacon Status API: state and handlers.
+
+use beacon_spec::OperationId;
+use beacon_spec::status::{CreateIncident, Incident, IncidentId, IncidentStatus, Page, StatusData};
+use bytes::Bytes;
+use http::{Response, StatusCode};
+
+use crate::clock;
+use crate::error::{ApiError, json_response};
+use crate::fixtures::StatusFixtures;
+use crate::service::Call;
+
+/// In-memory state of the Status API, seeded from fixtures.
+#[derive(Debug)]
+pub(crate) struct StatusState {
+    workspaces: Vec<Vec<PageState>>,
+}
+
+#[derive(Debug)]
+struct PageState {
+    page: Page,
+    /// Oldest first; listed newest first.
+    incidents: Vec<Incident>,
+}
+
+impl StatusState {
+    pub(crate) fn new(fixtures: &StatusFixtures) -> Self {
+        let workspaces = fixtures
+            .workspaces
+            .iter()
+            .map(|w| {
+                w.pages
+                    .iter()
+                    .map(|p| {
+                        let mut incidents = p.incidents.clone();
+                        incidents.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+                        PageState {
+                            page: p.page.clone(),
+                            incidents,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Self { workspaces }
+    }
+
+    fn page(&self, workspace: usize, slug: &str) -> Result<&PageState, ApiError> {
+        self.workspaces[workspace]
+            .iter()
+            .find(|p| p.page.slug.as_str() == slug)
+            .ok_or_else(|| page_not_found(slug))
+    }
+}
+
+fn page_not_found(slug: &str) -> ApiError {
+    ApiError::NotFound(format!("Page `{slug}` not found"))
+}
+
+fn data<T: serde::Serialize>(status: StatusCode, payload: T) -> Response<Bytes> {
+    json_response(
+        status,
+        serde_json::to_vec(&StatusData { data: payload }).expect("wire types serialize"),
+    )
+}
+
+/// Handles one authenticated, rate-limited Status operation for `workspace`.
+pub(crate) fn handle(
+    state: &std::sync::RwLock<StatusState>,
+    call: &Call<'_>,
+    workspace: usize,
+) -> Result<Response<Bytes>, ApiError> {
+    let slug = call.param("slug");
+    match call.operation.id {
+        OperationId::ListPages => {
+            let state = state.read().expect("state lock");
+            let pages: Vec<&Page> = state.workspaces[workspace]
+                .iter()
+                .map(|p| &p.page)
+                .collect();
+            Ok(data(StatusCode::OK, pages))
+        }
+        OperationId::GetPage => {
+            let state = state.read().expect("state lock");
+            Ok(data(StatusCode::OK, &state.page(workspace, slug)?.page))
+        }
+        OperationId::ListIncidents => {
+            let state = state.read().expect("state lock");
+            let page = state.page(workspace, slug)?;
+            let newest_first: Vec<&Incident> = page.incidents.iter().rev().collect();
+            Ok(data(StatusCode::OK, newest_first))
+        }
+        OperationId::CreateIncident => {
+            let request: CreateIncident = call.body()?;
+            let mut state = state.write().expect("state lock");
+            let page = state.workspaces[workspace]
+                .iter_mut()
+                .find(|p| p.page.slug.as_str() == slug)
+                .ok_or_else(|| page_not_found(slug))?;
+            let now = clock::now();
+            let incident = Incident {
+                id: IncidentId(format!("inc_{}", clock::random_string(clock::HEX, 12))),
+                page_id: page.page.id.clone(),
+                name: request.name,
+                status: request.status,
+                impact: request.impact,
+                message: request.message,
+                created_at: now.clone(),
+                updated_at: now.clone(),
+                resolved_at: (request.status == IncidentStatus::Resolved).then_some(now),
+            };
+            page.incidents.push(incident.clone());
+            Ok(data(StatusCode::CREATED, incident))
+        }
+        _ => Err(ApiError::NotFound("Unknown path".into())),
+    }
+}

@@ -1,0 +1,108 @@
+//! Beacon behaviour on a [`::wiremock::MockServer`], for teams that already use wiremock.
+//!
+//! [`mount`] adds one catch-all mock at the lowest priority that answers exactly as
+//! beacon-mock does (auth, envelope, rate limits, state, admin API). Mocks mounted with a
+//! higher priority (any default one) override it for the requests they match.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use beacon_spec::Api;
+//! // Arrange
+//! let server = ::wiremock::MockServer::start().await;
+//! // Act
+//! let tokens = beacon_mock::wiremock::mount(&server, Api::Panel).await;
+//! // Assert
+//! assert_eq!(tokens.panel, "panel_acct1_7f3c9a2b5d1e4f60");
+//! # }
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use ::wiremock::{Mock, Request, Respond, ResponseTemplate, matchers};
+use beacon_spec::Api;
+use bytes::Bytes;
+
+use crate::service::{ApiService, MAX_BODY_BYTES};
+use crate::{MockConfig, MockTokens};
+
+/// Answers wiremock requests with one API's Beacon behaviour.
+#[derive(Debug, Clone)]
+pub struct BeaconResponder {
+    service: Arc<ApiService>,
+}
+
+impl BeaconResponder {
+    /// A responder for `api` with its own fresh state.
+    pub fn new(api: Api, config: &MockConfig) -> Self {
+        Self {
+            service: Arc::new(ApiService::new(api, config)),
+        }
+    }
+}
+
+impl Respond for BeaconResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let target = match request.url.query() {
+            Some(query) => format!("{}?{query}", request.url.path()),
+            None => request.url.path().to_owned(),
+        };
+        let mut builder = http::Request::builder()
+            .method(request.method.clone())
+            .uri(target);
+        if let Some(headers) = builder.headers_mut() {
+            *headers = request.headers.clone();
+        }
+        let Ok(http_request) = builder.body(Bytes::from(request.body.clone())) else {
+            return ResponseTemplate::new(400);
+        };
+        let response = if request.body.len() > MAX_BODY_BYTES {
+            self.service.too_large(&http_request)
+        } else {
+            // wiremock does not expose the peer address; every caller is local.
+            let handled = self
+                .service
+                .handle(&http_request, IpAddr::V4(Ipv4Addr::LOCALHOST));
+            if handled.drop_connection {
+                // wiremock cannot drop a connection; the nearest observable failure.
+                return ResponseTemplate::new(503);
+            }
+            let mut template = to_template(handled.response);
+            if let Some(delay) = handled.delay {
+                template = template.set_delay(delay);
+            }
+            return template;
+        };
+        to_template(response)
+    }
+}
+
+fn to_template(response: http::Response<Bytes>) -> ResponseTemplate {
+    let (parts, body) = response.into_parts();
+    let mut template = ResponseTemplate::new(parts.status.as_u16());
+    for (name, value) in &parts.headers {
+        template = template.append_header(name.clone(), value.clone());
+    }
+    template.set_body_raw(body.to_vec(), "application/json")
+}
+
+/// Mounts `api`'s Beacon behaviour (embedded fixtures, documented limits) on `server` at the
+/// lowest priority; base URL `format!("{}/api/v1", server.uri())`.
+pub async fn mount(server: &::wiremock::MockServer, api: Api) -> MockTokens {
+    mount_with(server, api, MockConfig::default()).await
+}
+
+/// [`mount`] with a configuration.
+pub async fn mount_with(
+    server: &::wiremock::MockServer,
+    api: Api,
+    config: MockConfig,
+) -> MockTokens {
+    Mock::given(matchers::any())
+        .respond_with(BeaconResponder::new(api, &config))
+        .with_priority(u8::MAX)
+        .mount(server)
+        .await;
+    MockTokens::from_config(&config)
+}
