@@ -66,6 +66,8 @@ impl Fixtures {
         panel: &str,
         panel_file: &str,
     ) -> Result<Self, FixtureError> {
+        check_entities(status, status_file, &STATUS_ENTITIES)?;
+        check_entities(panel, panel_file, &PANEL_ENTITIES)?;
         let fixtures = Self {
             status: parse_file(status, status_file)?,
             panel: parse_file(panel, panel_file)?,
@@ -76,6 +78,100 @@ impl Fixtures {
     }
 }
 
+/// Where an entity sits in a fixture file (`*` = every array item), the keys that are the
+/// fixture's own rather than the entity's, and the wire type it must validate as.
+struct Entity {
+    path: &'static [&'static str],
+    own_keys: &'static [&'static str],
+    wire: WireType,
+}
+
+const STATUS_ENTITIES: [Entity; 2] = [
+    Entity {
+        path: &["workspaces", "*", "pages", "*"],
+        own_keys: &["incidents"],
+        wire: WireType::response::<Page>("Page"),
+    },
+    Entity {
+        path: &["workspaces", "*", "pages", "*", "incidents", "*"],
+        own_keys: &[],
+        wire: WireType::response::<Incident>("Incident"),
+    },
+];
+
+const PANEL_ENTITIES: [Entity; 3] = [
+    Entity {
+        path: &["accounts", "*", "servers", "*"],
+        own_keys: &["console", "databases"],
+        wire: WireType::response::<ServerDetail>("ServerDetail"),
+    },
+    Entity {
+        path: &["accounts", "*", "servers", "*", "databases", "*"],
+        own_keys: &[],
+        wire: WireType::response::<Database>("Database"),
+    },
+    Entity {
+        path: &["accounts", "*", "servers", "*", "console", "*"],
+        own_keys: &[],
+        wire: WireType::response::<LogEntry>("LogEntry"),
+    },
+];
+
+/// Validates every entity of a fixture file against its generated schema before it is
+/// deserialized, so that errors name the exact field (patterns and formats included).
+fn check_entities(text: &str, file: &str, entities: &[Entity]) -> Result<(), FixtureError> {
+    let Ok(root) = serde_json::from_str::<serde_json::Value>(text) else {
+        return parse_file::<serde::de::IgnoredAny>(text, file).map(|_| ());
+    };
+    for entity in entities {
+        let validator = SchemaValidator::new(&entity.wire);
+        let mut found = Vec::new();
+        collect(&root, entity.path, String::new(), &mut found);
+        for (at, value) in found {
+            let mut value = value.clone();
+            if let Some(object) = value.as_object_mut() {
+                for key in entity.own_keys {
+                    object.remove(*key);
+                }
+            }
+            if let Some(violation) = validator.violations(&value).into_iter().next() {
+                return Err(FixtureError::Invalid {
+                    file: file.to_owned(),
+                    field: format!("{at}.{}", violation.field()),
+                    message: violation.message,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn collect<'v>(
+    value: &'v serde_json::Value,
+    path: &[&str],
+    at: String,
+    out: &mut Vec<(String, &'v serde_json::Value)>,
+) {
+    let Some((head, rest)) = path.split_first() else {
+        out.push((at, value));
+        return;
+    };
+    let join = |segment: &str| {
+        if at.is_empty() {
+            segment.to_owned()
+        } else {
+            format!("{at}.{segment}")
+        }
+    };
+    if *head == "*" {
+        for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+            collect(item, rest, join(&i.to_string()), out);
+        }
+    } else if let Some(child) = value.get(*head) {
+        collect(child, rest, join(head), out);
+    }
+}
+
 fn parse_file<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, FixtureError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| FixtureError::Invalid {
@@ -83,28 +179,6 @@ fn parse_file<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, FixtureE
         field: error.path().to_string(),
         message: error.inner().to_string(),
     })
-}
-
-/// Checks every value against its generated schema (patterns and formats included).
-fn check_schema<T: serde::Serialize>(
-    wire: WireType,
-    value: &T,
-    file: &str,
-    at: &str,
-) -> Result<(), FixtureError> {
-    let json = serde_json::to_value(value).expect("fixture values serialize");
-    match SchemaValidator::new(&wire)
-        .violations(&json)
-        .into_iter()
-        .next()
-    {
-        None => Ok(()),
-        Some(violation) => Err(FixtureError::Invalid {
-            file: file.to_owned(),
-            field: format!("{at}.{}", violation.field()),
-            message: violation.message,
-        }),
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,19 +233,6 @@ impl StatusFixtures {
                     ));
                 }
             }
-            for (p, fixture) in workspace.pages.iter().enumerate() {
-                let at = format!("workspaces.{w}.pages.{p}");
-                check_schema(WireType::response::<Page>("Page"), &fixture.page, file, &at)?;
-                for (i, incident) in fixture.incidents.iter().enumerate() {
-                    let at = format!("{at}.incidents.{i}");
-                    check_schema(
-                        WireType::response::<Incident>("Incident"),
-                        incident,
-                        file,
-                        &at,
-                    )?;
-                }
-            }
         }
         Ok(())
     }
@@ -223,28 +284,12 @@ impl PanelFixtures {
                 }
             }
             for (s, server) in account.servers.iter().enumerate() {
-                let at = format!("accounts.{a}.servers.{s}");
-                check_schema(
-                    WireType::response::<ServerDetail>("ServerDetail"),
-                    &server.detail,
-                    file,
-                    &at,
-                )?;
                 if !ids.insert(server.detail.id.clone()) {
-                    return Err(invalid(file, &format!("{at}.id"), "duplicate server id"));
-                }
-                for (d, database) in server.databases.iter().enumerate() {
-                    let at = format!("{at}.databases.{d}");
-                    check_schema(
-                        WireType::response::<Database>("Database"),
-                        database,
+                    return Err(invalid(
                         file,
-                        &at,
-                    )?;
-                }
-                for (l, line) in server.console.iter().enumerate() {
-                    let at = format!("{at}.console.{l}");
-                    check_schema(WireType::response::<LogEntry>("LogEntry"), line, file, &at)?;
+                        &format!("accounts.{a}.servers.{s}.id"),
+                        "duplicate server id",
+                    ));
                 }
             }
         }

@@ -1,0 +1,216 @@
+//! The test-only admin API: reset, journal, tokens, faults.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use beacon_mock::MockServer;
+use serde_json::{Value, json};
+use support::{Api, panel, panel_error, status, status_error};
+
+async fn admin(mock_base: &str, method: &str, route: &str, body: Option<Value>) -> (u16, Value) {
+    let root = mock_base.trim_end_matches("/api/v1");
+    let client = reqwest::Client::new();
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = client.request(method, format!("{root}/__admin{route}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn reset_restores_fixtures_and_rate_windows() {
+    let mock = MockServer::start().await;
+    let api = panel(&mock).await;
+    api.post("/servers/123", json!({"action": "stop"})).await;
+    api.post("/servers/123/databases", json!({"name": "temp"}))
+        .await;
+    let (code, _) = admin(&mock.panel_uri(), "POST", "/reset", None).await;
+    assert_eq!(code, 200);
+    let detail = api.get("/servers/123").await;
+    assert_eq!(detail.body["data"]["status"], "running");
+    assert_eq!(
+        detail.header_u64("x-ratelimit-remaining"),
+        179,
+        "window reset too"
+    );
+    assert_eq!(
+        api.get("/servers/123/databases").await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn the_journal_records_requests_with_redacted_tokens_and_filters() {
+    let mock = MockServer::start().await;
+    let api = status(&mock).await;
+    api.get("/pages").await;
+    api.get("/pages/nope").await;
+    let (_, all) = admin(&mock.status_uri(), "GET", "/requests", None).await;
+    let entries = all["requests"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["method"], "GET");
+    assert_eq!(entries[0]["path"], "/api/v1/pages");
+    assert_eq!(entries[0]["status"], 200);
+    assert_eq!(entries[0]["token"], "bkn_live_…o5p6");
+    assert!(!all.to_string().contains(&mock.tokens().status));
+    let (_, missing) = admin(&mock.status_uri(), "GET", "/requests?status=404", None).await;
+    assert_eq!(missing["requests"].as_array().unwrap().len(), 1);
+    let (code, _) = admin(&mock.status_uri(), "GET", "/requests?colour=red", None).await;
+    assert_eq!(code, 400);
+}
+
+#[tokio::test]
+async fn minted_tokens_work_until_revoked() {
+    let mock = MockServer::start().await;
+    let (code, minted) = admin(&mock.status_uri(), "POST", "/tokens", Some(json!({}))).await;
+    assert_eq!(code, 201);
+    let token = minted["token"].as_str().unwrap().to_owned();
+    assert!(
+        beacon_spec::status::StatusToken::is_well_formed(&token),
+        "{token}"
+    );
+    let api = Api::new(mock.status_uri(), &token);
+    assert_eq!(api.get("/pages").await.status, 200);
+    let (code, _) = admin(
+        &mock.status_uri(),
+        "POST",
+        "/tokens/revoke",
+        Some(json!({ "token": token })),
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        status_error(&api.get("/pages").await, 401, "unauthorized"),
+        "Token has been revoked"
+    );
+    let (code, minted) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/tokens",
+        Some(json!({"principal": "acct_2"})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let other = Api::new(mock.panel_uri(), minted["token"].as_str().unwrap());
+    assert_eq!(other.get("/servers/789").await.status, 200);
+    let (code, _) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/tokens",
+        Some(json!({"principal": "acct_9"})),
+    )
+    .await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
+async fn injected_statuses_apply_to_the_next_n_matching_requests() {
+    let mock = MockServer::start().await;
+    let api = panel(&mock).await;
+    let (code, _) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 503, "count": 2, "path": "/servers/123"})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert_eq!(
+        api.get("/servers").await.status,
+        200,
+        "other paths are untouched"
+    );
+    panel_error(&api.get("/servers/123").await, 503);
+    panel_error(&api.get("/servers/123/console").await, 503);
+    assert_eq!(api.get("/servers/123").await.status, 200, "count exhausted");
+    let status_api = status(&mock).await;
+    admin(
+        &mock.status_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 500, "count": 1})),
+    )
+    .await;
+    status_error(&status_api.get("/pages").await, 500, "internal_error");
+}
+
+#[tokio::test]
+async fn injected_latency_and_dropped_connections() {
+    let mock = MockServer::start().await;
+    let api = panel(&mock).await;
+    admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"latency_ms": 300, "count": 1})),
+    )
+    .await;
+    let started = Instant::now();
+    assert_eq!(api.get("/servers").await.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"drop": true, "count": 1})),
+    )
+    .await;
+    let dropped = api.request("GET", "/servers").send().await;
+    assert!(
+        dropped.is_err(),
+        "the connection was dropped without a response"
+    );
+    assert_eq!(api.get("/servers").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_ratio_fault_hits_about_that_share_and_can_be_cleared() {
+    let mock = MockServer::builder().rate_limit(10_000).start().await;
+    let api = panel(&mock).await;
+    admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 500, "ratio": 0.5})),
+    )
+    .await;
+    let mut failed = 0;
+    for _ in 0..200 {
+        if api.get("/servers").await.status == 500 {
+            failed += 1;
+        }
+    }
+    assert!(
+        (50..=150).contains(&failed),
+        "{failed} of 200 failed at ratio 0.5"
+    );
+    let (code, _) = admin(&mock.panel_uri(), "DELETE", "/faults", None).await;
+    assert_eq!(code, 200);
+    assert_eq!(api.get("/servers").await.status, 200);
+}
+
+#[tokio::test]
+async fn bad_admin_requests_are_refused_clearly() {
+    let mock = MockServer::start().await;
+    for body in [
+        json!({}),
+        json!({"status": 200}),
+        json!({"status": 500, "ratio": 2.0}),
+        json!({"status": 500, "count": 0}),
+        json!({"bogus": 1}),
+    ] {
+        let (code, reply) = admin(&mock.panel_uri(), "POST", "/faults", Some(body.clone())).await;
+        assert_eq!(code, 400, "{body}");
+        assert!(reply["error"].is_string());
+    }
+    let (code, _) = admin(&mock.panel_uri(), "GET", "/nope", None).await;
+    assert_eq!(code, 404);
+    let (code, _) = admin(&mock.panel_uri(), "PUT", "/reset", None).await;
+    assert_eq!(code, 405);
+}

@@ -1,0 +1,229 @@
+//! The real `beacon-mock` binary, run as the README says.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_beacon-mock"));
+    command
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts the binary on free ports and reads the base URLs and tokens it prints.
+fn start(args: &[&str]) -> (Running, Vec<String>) {
+    let mut child = bin()
+        .args([
+            "serve",
+            "--status-addr",
+            "127.0.0.1:0",
+            "--panel-addr",
+            "127.0.0.1:0",
+        ])
+        .args(args)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Admin API");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    (Running(child), lines)
+}
+
+fn value_after(lines: &[String], label: &str) -> String {
+    lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label} in {lines:?}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_binary_prints_urls_and_tokens_that_work() {
+    let (_running, lines) = start(&[]);
+    let status_url = value_after(&lines, "Beacon Status API");
+    let panel_url = value_after(&lines, "Beacon Panel API");
+    let status_token = value_after(&lines, "token  ");
+    let panel_token = value_after(&lines, "token (acct_1)");
+    let client = reqwest::blocking::Client::new();
+    let pages = client
+        .get(format!("{status_url}/pages"))
+        .bearer_auth(&status_token)
+        .send()
+        .unwrap();
+    assert_eq!(pages.status(), 200);
+    let servers = client
+        .get(format!("{panel_url}/servers"))
+        .bearer_auth(&panel_token)
+        .send()
+        .unwrap();
+    assert_eq!(servers.status(), 200);
+}
+
+#[test]
+fn extra_tokens_are_accepted_where_their_format_fits() {
+    let extra = "bkn_live_0123456789abcdefghijklmnopqrstuv";
+    let (_running, lines) = start(&["--token", extra, "--token", "my-panel-token-1"]);
+    let client = reqwest::blocking::Client::new();
+    let status_url = value_after(&lines, "Beacon Status API");
+    let panel_url = value_after(&lines, "Beacon Panel API");
+    assert_eq!(
+        client
+            .get(format!("{status_url}/pages"))
+            .bearer_auth(extra)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(format!("{panel_url}/servers"))
+            .bearer_auth(extra)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(format!("{panel_url}/servers"))
+            .bearer_auth("my-panel-token-1")
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(format!("{status_url}/pages"))
+            .bearer_auth("my-panel-token-1")
+            .send()
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[test]
+fn only_serves_one_api_and_logs_never_show_a_full_token() {
+    let (mut running, lines) = start(&["--only", "panel"]);
+    assert!(lines.iter().all(|l| !l.contains("Status API")), "{lines:?}");
+    let panel_url = value_after(&lines, "Beacon Panel API");
+    let token = value_after(&lines, "token (acct_1)");
+    let reply = reqwest::blocking::Client::new()
+        .get(format!("{panel_url}/servers"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    // SIGTERM: graceful shutdown, exit 0, and the request log line without the token.
+    let pid = running.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut logs = String::new();
+    running
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(
+        logs.contains("GET") && logs.contains("/api/v1/servers") && logs.contains("200"),
+        "{logs}"
+    );
+    assert!(!logs.contains(&token), "a full token leaked into the logs");
+}
+
+#[test]
+fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
+    let output = bin().args(["serve", "--only", "both"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let output = bin().args(["serve", "--rate-limit", "0"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+
+    let dir = std::env::temp_dir().join(format!("beacon-fixtures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    std::fs::copy(fixtures.join("status.json"), dir.join("status.json")).unwrap();
+    let panel = std::fs::read_to_string(fixtures.join("panel.json")).unwrap();
+    std::fs::write(
+        dir.join("panel.json"),
+        panel.replacen("\"memory\": 4096", "\"memory\": \"lots\"", 1),
+    )
+    .unwrap();
+    let output = bin()
+        .args(["serve", "--fixtures"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("panel.json") && stderr.contains("memory"),
+        "{stderr}"
+    );
+
+    std::fs::write(
+        dir.join("panel.json"),
+        panel.replacen("\"servers/123\"", "\"server-123\"", 1),
+    )
+    .unwrap();
+    let output = bin()
+        .args(["serve", "--fixtures"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("accounts.0.servers.0.id"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = bin()
+        .args(["serve", "--only", "status", "--status-addr", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot bind the status API"));
+}

@@ -1,0 +1,69 @@
+//! The same Beacon behaviour mounted on a wiremock server, overridable per request.
+
+use beacon_spec::Api;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn get(url: String, token: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+    let response = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn mounted_behaviour_matches_the_mock_and_can_be_overridden() {
+    let server = MockServer::start().await;
+    let tokens = beacon_mock::wiremock::mount(&server, Api::Panel).await;
+    let base = format!("{}/api/v1", server.uri());
+
+    let (status, headers, body) = get(format!("{base}/servers"), &tokens.panel).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-ratelimit-limit"], "180");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(body["data"][0]["id"], "servers/123");
+    let (status, _, body) = get(format!("{base}/servers"), "wrong").await;
+    assert_eq!((status, body["success"].clone()), (401, json!(false)));
+    let (status, _, _) = get(format!("{base}/servers/789"), &tokens.panel).await;
+    assert_eq!(status, 403);
+
+    Mock::given(method("GET"))
+        .and(path("/api/v1/servers/123"))
+        .respond_with(
+            ResponseTemplate::new(500).set_body_json(json!({"success": false, "error": "boom"})),
+        )
+        .mount(&server)
+        .await;
+    let (status, _, body) = get(format!("{base}/servers/123"), &tokens.panel).await;
+    assert_eq!((status, body["error"].clone()), (500, json!("boom")));
+    let (status, _, _) = get(format!("{base}/servers/123/console"), &tokens.panel).await;
+    assert_eq!(
+        status, 200,
+        "unmatched requests still reach the Beacon behaviour"
+    );
+}
+
+#[tokio::test]
+async fn state_persists_across_requests_on_the_wiremock_server() {
+    let server = MockServer::start().await;
+    let tokens = beacon_mock::wiremock::mount(&server, Api::Status).await;
+    let base = format!("{}/api/v1", server.uri());
+    let created = reqwest::Client::new()
+        .post(format!("{base}/pages/acme-cloud/incidents"))
+        .bearer_auth(&tokens.status)
+        .json(&json!({"name": "via wiremock"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let (_, headers, body) =
+        get(format!("{base}/pages/acme-cloud/incidents"), &tokens.status).await;
+    assert_eq!(body["data"][0]["name"], "via wiremock");
+    assert_eq!(headers["x-ratelimit-remaining"], "58");
+}
