@@ -37,6 +37,7 @@ mod error;
 mod fixtures;
 mod panel_api;
 mod rate_limit;
+mod read_cache;
 mod server;
 mod service;
 mod status_api;

@@ -13,16 +13,17 @@ use beacon_spec::catalog::{Api, Method, Operation, OperationId};
 use beacon_spec::status::StatusToken;
 use beacon_spec::{SchemaValidator, WireType};
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, header};
+use http::{HeaderValue, Request, Response, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::admin::{Faults, Journal, JournalEntry};
 use crate::auth::{self, AuthFailure, Redacted, TokenStore};
-use crate::error::ApiError;
+use crate::error::{ApiError, json_response};
 use crate::fixtures::Fixtures;
 use crate::panel_api::{self, PanelState};
 use crate::rate_limit::{RateDecision, RateKey, RateLimiter};
+use crate::read_cache::ReadCache;
 use crate::status_api::{self, StatusState};
 use crate::{MockConfig, clock};
 
@@ -60,6 +61,7 @@ pub(crate) struct ApiService {
     limiter: RateLimiter,
     state: ApiState,
     validators: HashMap<OperationId, Validators>,
+    reads: ReadCache,
     pub(crate) journal: Journal,
     pub(crate) faults: Faults,
 }
@@ -191,6 +193,7 @@ impl ApiService {
                 config.rate_limit,
             ),
             validators,
+            reads: ReadCache::default(),
             journal: Journal::default(),
             faults: Faults::default(),
         };
@@ -252,6 +255,7 @@ impl ApiService {
         self.tokens.clear();
         self.seed_tokens();
         self.limiter.reset();
+        self.reads.invalidate();
         self.journal.clear();
         self.faults.clear();
     }
@@ -380,9 +384,6 @@ impl ApiService {
         principal: Result<Principal, AuthFailure>,
         decision: &mut Option<RateDecision>,
     ) -> Result<Response<Bytes>, ApiError> {
-        if self.api == Api::Status && !accepts_json(request) {
-            return Err(ApiError::NotAcceptable);
-        }
         // Status counts every request per IP, and authenticated ones per workspace too;
         // Panel counts authenticated requests per token.
         let keys: Vec<RateKey> = match (self.api, principal) {
@@ -400,6 +401,10 @@ impl ApiService {
                 });
             }
         }
+        // After the limiter, so that a 406 carries the rate-limit headers like every response.
+        if self.api == Api::Status && !accepts_json(request) {
+            return Err(ApiError::NotAcceptable);
+        }
         let principal = principal.map_err(ApiError::Unauthorized)?;
         let path = request.uri().path();
         let api_path = path
@@ -407,9 +412,32 @@ impl ApiService {
             .filter(|p| p.starts_with('/'))
             .ok_or_else(|| ApiError::NotFound(format!("Unknown path {path}")))?;
         let call = self.route(request, api_path)?;
+        if call.operation.mutates {
+            let response = self.dispatch(&call, principal.index);
+            if response.is_ok() {
+                self.reads.invalidate();
+            }
+            return response;
+        }
+        let target = request.uri().path_and_query().map_or(path, |p| p.as_str());
+        match self.reads.get(principal.index, target) {
+            Ok(body) => Ok(json_response(
+                StatusCode::from_u16(call.operation.success_status).unwrap_or(StatusCode::OK),
+                body,
+            )),
+            Err(ticket) => {
+                let response = self.dispatch(&call, principal.index)?;
+                self.reads
+                    .put(ticket, principal.index, target, response.body().clone());
+                Ok(response)
+            }
+        }
+    }
+
+    fn dispatch(&self, call: &Call<'_>, principal: usize) -> Result<Response<Bytes>, ApiError> {
         match &self.state {
-            ApiState::Status(state) => status_api::handle(state, &call, principal.index),
-            ApiState::Panel(state) => panel_api::handle(state, &call, principal.index),
+            ApiState::Status(state) => status_api::handle(state, call, principal),
+            ApiState::Panel(state) => panel_api::handle(state, call, principal),
         }
     }
 

@@ -109,6 +109,10 @@ async fn status_enforces_accept_and_content_type() {
     let api = status(&mock).await;
     let html = send(api.request("GET", "/pages").header("accept", "text/html")).await;
     status_error(&html, 406, "not_acceptable");
+    assert!(
+        html.header("x-ratelimit-remaining").is_some(),
+        "a 406 carries rate-limit headers"
+    );
     for accept in [
         "*/*",
         "application/json",

@@ -1,5 +1,6 @@
 //! Maintainer tasks: `cargo xtask codegen [--check]`, `cargo xtask bench`.
 
+mod bench;
 mod codegen;
 
 use std::path::{Path, PathBuf};
@@ -10,8 +11,12 @@ fn main() -> anyhow::Result<()> {
     match args.as_slice() {
         ["codegen"] => codegen::Codegen { check: false }.run(),
         ["codegen", "--check"] => codegen::Codegen { check: true }.run(),
+        ["bench", rest @ ..] => bench::Bench::parse(rest)?.run(),
         _ => {
-            eprintln!("usage: cargo xtask codegen [--check]");
+            eprintln!(
+                "usage: cargo xtask codegen [--check]\n       {}",
+                bench::USAGE
+            );
             std::process::exit(2)
         }
     }

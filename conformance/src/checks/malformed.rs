@@ -1,0 +1,57 @@
+//! `malformed-json`: a body that is not JSON is rejected with 400 and changes nothing.
+
+use beacon_spec::{Operation, OperationId, Rule, rules};
+
+use super::{Access, Ctx, Stop, ensure_rejected, ensure_unchanged, property, snapshot};
+use crate::check::Check;
+use crate::client::Request;
+use crate::report::Finding;
+use crate::strategies::{malformed_json, sample_body};
+
+/// The rule a malformed body of `op` breaks, and the Status error code it must get. On
+/// Panel a body that is not JSON has no action, command or name: the operation's
+/// "missing field" rule applies.
+fn rule_for(op: OperationId) -> Option<(Rule, Option<&'static str>)> {
+    match op {
+        OperationId::CreateIncident => Some((rules::STATUS_INVALID_JSON, Some("invalid_json"))),
+        OperationId::PowerServer => Some((rules::PANEL_INVALID_ACTION, None)),
+        OperationId::SendCommand => Some((rules::PANEL_EMPTY_COMMAND, None)),
+        OperationId::CreateDatabase => Some((rules::PANEL_DATABASE_NAME, None)),
+        OperationId::ListPages
+        | OperationId::GetPage
+        | OperationId::ListIncidents
+        | OperationId::ListServers
+        | OperationId::GetServer
+        | OperationId::GetConsole
+        | OperationId::ListDatabases => None,
+    }
+}
+
+pub(super) fn run(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let (Some((rule, code)), Some(base)) = (rule_for(op.id), sample_body(op.id)) else {
+        return Err(Stop::skip("the operation takes no body"));
+    };
+    let params = ctx.params(op, Access::Write)?;
+    let before = snapshot(ctx, op)?;
+    property(
+        ctx,
+        check,
+        op,
+        malformed_json(base.to_string()),
+        |body| {
+            let exchange = ctx.send(
+                &Request::new(op, &params)
+                    .header("Content-Type", "application/json")
+                    .body(body.bytes.clone()),
+            )?;
+            ensure_rejected(&exchange, 400, code, rule, "a body that is not JSON")
+        },
+        out,
+    )?;
+    ensure_unchanged(ctx, op, before, rule, out)
+}

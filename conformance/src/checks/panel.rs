@@ -1,0 +1,543 @@
+//! Panel-only checks: console lines, power actions and their effect, console commands, and
+//! databases.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use beacon_spec::catalog::operation;
+use beacon_spec::panel::{DatabaseNaming, PowerAction, ServerId, ServerStatus};
+use beacon_spec::{Operation, OperationId, rules};
+use serde_json::{Value, json};
+
+use super::{Access, Ctx, Stop, ensure, ensure_rejected, ensure_unchanged, property, snapshot};
+use crate::check::Check;
+use crate::client::{Exchange, Request};
+use crate::report::Finding;
+use crate::strategies::panel::{
+    invalid_command, invalid_database_name, invalid_lines, invalid_power,
+    power_sequence as power_sequences, valid_command, valid_database_name, valid_lines,
+};
+
+/// Reads of a server in a transitional state before giving up waiting.
+const SETTLE_POLLS: u32 = 10;
+/// Pause between two such reads.
+const SETTLE_PAUSE: Duration = Duration::from_millis(200);
+/// Console lines read to find a command that was sent.
+const CONSOLE_TAIL: u32 = 100;
+
+fn status_name(status: ServerStatus) -> &'static str {
+    match status {
+        ServerStatus::Running => "running",
+        ServerStatus::Stopped => "stopped",
+        ServerStatus::Starting => "starting",
+        ServerStatus::Stopping => "stopping",
+    }
+}
+
+fn server_param(server: &str) -> [(&'static str, String); 1] {
+    [("serverId", server.to_owned())]
+}
+
+/// The server's status once it is no longer starting or stopping (or after
+/// [`SETTLE_POLLS`] reads), with the last read.
+fn settled(ctx: &Ctx, server: &str) -> Result<(String, Exchange), Stop> {
+    let get = operation(OperationId::GetServer);
+    let mut polls = 0;
+    loop {
+        let exchange = ctx.send(&Request::new(get, &server_param(server)))?;
+        if !exchange.is_success() {
+            return Err(Stop::skip(format!(
+                "cannot read server {server}: GET /servers/{server} answered {}",
+                exchange.status
+            )));
+        }
+        let status = exchange
+            .json()
+            .and_then(|body| body["data"]["status"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        polls += 1;
+        let transitional = status == "starting" || status == "stopping";
+        if !transitional || polls == SETTLE_POLLS {
+            return Ok((status, exchange));
+        }
+        std::thread::sleep(SETTLE_PAUSE);
+    }
+}
+
+/// The server's settled status.
+pub(super) fn settled_status(ctx: &Ctx, server: &str) -> Result<String, Stop> {
+    settled(ctx, server).map(|(status, _)| status)
+}
+
+fn power(ctx: &Ctx, server: &str, action: PowerAction) -> Result<Exchange, Stop> {
+    ctx.send(
+        &Request::new(operation(OperationId::PowerServer), &server_param(server))
+            .json(&json!({"action": action.as_str()})),
+    )
+}
+
+/// Brings the server to `wanted` (running or stopped) if it is not there already.
+fn ensure_status(ctx: &Ctx, server: &str, wanted: ServerStatus) -> Result<(), Stop> {
+    let status = settled_status(ctx, server)?;
+    if status == status_name(wanted) {
+        return Ok(());
+    }
+    let action = match wanted {
+        ServerStatus::Stopped | ServerStatus::Stopping => PowerAction::Stop,
+        ServerStatus::Running | ServerStatus::Starting => PowerAction::Start,
+    };
+    let exchange = power(ctx, server, action)?;
+    let status = settled_status(ctx, server)?;
+    if !exchange.is_success() || status != status_name(wanted) {
+        return Err(Stop::skip(format!(
+            "cannot bring server {server} to {}: {} answered {}, then it read {status}",
+            status_name(wanted),
+            action.as_str(),
+            exchange.status
+        )));
+    }
+    Ok(())
+}
+
+/// Puts the server back the way a check found it; best effort (a failure here is not the
+/// deployment's fault to report).
+fn restore(ctx: &Ctx, server: &str, initial: &str) {
+    let wanted = match initial {
+        "running" => ServerStatus::Running,
+        "stopped" => ServerStatus::Stopped,
+        _ => return,
+    };
+    let _ = ensure_status(ctx, server, wanted);
+}
+
+pub(super) fn console_lines_invalid(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Read)?;
+    property(
+        ctx,
+        check,
+        op,
+        invalid_lines(),
+        |lines| {
+            let exchange = ctx.send(&Request::new(op, &params).query(lines.query()))?;
+            ensure_rejected(
+                &exchange,
+                400,
+                None,
+                rules::PANEL_LINES_RANGE,
+                "a lines value that is not an integer in 1..=1000",
+            )
+        },
+        out,
+    )
+}
+
+/// Orders RFC 3339 UTC timestamps, fractional seconds included.
+fn timestamp_key(timestamp: &str) -> (String, f64) {
+    let trimmed = timestamp.trim_end_matches('Z');
+    let (whole, fraction) = trimmed.split_once('.').unwrap_or((trimmed, "0"));
+    (
+        whole.to_owned(),
+        format!("0.{fraction}").parse().unwrap_or(0.0),
+    )
+}
+
+pub(super) fn console_lines(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Read)?;
+    property(
+        ctx,
+        check,
+        op,
+        valid_lines(),
+        |&lines| {
+            let exchange = ctx.send(&Request::new(op, &params).query(format!("lines={lines}")))?;
+            ensure(exchange.status == op.success_status, || {
+                Finding::new(
+                    rules::PANEL_LINES_RANGE,
+                    format!("lines={lines} was refused"),
+                )
+                .expected(format!("{} with the console", op.success_status))
+                .exchange(&exchange)
+            })?;
+            let data = exchange
+                .json()
+                .map(|b| b["data"].clone())
+                .unwrap_or_default();
+            let logs = data["logs"].as_array().cloned().unwrap_or_default();
+            let Some(total) = data["totalLines"].as_u64() else {
+                return Ok(()); // The schema check reports a missing totalLines.
+            };
+            let wanted = u64::from(lines).min(total);
+            ensure(logs.len() as u64 == wanted, || {
+                Finding::new(
+                    rules::PANEL_CONSOLE_ORDER,
+                    format!("lines={lines} of {total} returned {} entries", logs.len()),
+                )
+                .expected(format!("{wanted} entries"))
+                .actual(format!("{} entries", logs.len()))
+                .exchange(&exchange)
+            })?;
+            let keys: Vec<(String, f64)> = logs
+                .iter()
+                .map(|entry| timestamp_key(entry["timestamp"].as_str().unwrap_or_default()))
+                .collect();
+            let ordered = keys
+                .windows(2)
+                .all(|pair| pair[0].partial_cmp(&pair[1]).is_some_and(|o| o.is_le()));
+            ensure(ordered, || {
+                Finding::new(
+                    rules::PANEL_CONSOLE_ORDER,
+                    "console entries are not oldest first",
+                )
+                .expected("timestamps in ascending order")
+                .exchange(&exchange)
+            })
+        },
+        out,
+    )
+}
+
+pub(super) fn power_invalid(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Write)?;
+    let before = snapshot(ctx, op)?;
+    property(
+        ctx,
+        check,
+        op,
+        invalid_power(),
+        |bad| {
+            let exchange = ctx.send(&Request::new(op, &params).json(&bad.body()))?;
+            ensure_rejected(
+                &exchange,
+                400,
+                None,
+                rules::PANEL_INVALID_ACTION,
+                "a power request with an invalid action",
+            )
+        },
+        out,
+    )?;
+    ensure_unchanged(ctx, op, before, rules::PANEL_INVALID_ACTION, out)
+}
+
+pub(super) fn power_sequence(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Write)?;
+    let server = params[0].1.clone();
+    let initial = settled_status(ctx, &server)?;
+    let result = property(
+        ctx,
+        check,
+        op,
+        power_sequences(),
+        |actions| {
+            for action in actions {
+                let exchange = power(ctx, &server, *action)?;
+                ensure(exchange.status == op.success_status, || {
+                    Finding::new(
+                        rules::PANEL_INVALID_ACTION,
+                        format!("the valid action {} was refused", action.as_str()),
+                    )
+                    .expected(format!(
+                        "{} with \"Server {} initiated\"",
+                        op.success_status,
+                        action.as_str()
+                    ))
+                    .exchange(&exchange)
+                })?;
+            }
+            let Some(last) = actions.last() else {
+                return Ok(());
+            };
+            let wanted = status_name(last.resulting_status());
+            let (status, read) = settled(ctx, &server)?;
+            ensure(status == wanted, || {
+                let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+                Finding::new(
+                    rules::PANEL_POWER_EFFECT,
+                    format!("after {} the server reads {status}", names.join(", ")),
+                )
+                .expected(format!("status {wanted}"))
+                .actual(format!("status {status}"))
+                .exchange(&read)
+            })
+        },
+        out,
+    );
+    restore(ctx, &server, &initial);
+    result
+}
+
+pub(super) fn command_invalid(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Write)?;
+    let server = params[0].1.clone();
+    let initial = settled_status(ctx, &server)?;
+    ensure_status(ctx, &server, ServerStatus::Running)?;
+    let result = property(
+        ctx,
+        check,
+        op,
+        invalid_command(),
+        |bad| {
+            let exchange = ctx.send(&Request::new(op, &params).json(&bad.body()))?;
+            ensure_rejected(
+                &exchange,
+                400,
+                None,
+                rules::PANEL_EMPTY_COMMAND,
+                "a missing or empty console command",
+            )
+        },
+        out,
+    );
+    restore(ctx, &server, &initial);
+    result
+}
+
+pub(super) fn command_send(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Write)?;
+    let server = params[0].1.clone();
+    let initial = settled_status(ctx, &server)?;
+    ensure_status(ctx, &server, ServerStatus::Running)?;
+    let console = operation(OperationId::GetConsole);
+    let result = property(
+        ctx,
+        check,
+        op,
+        valid_command(),
+        |generated| {
+            // A unique last argument, so that an earlier line cannot pass for this one.
+            let command = format!("{generated} bc{}", ctx.unique());
+            let exchange =
+                ctx.send(&Request::new(op, &params).json(&json!({"command": command})))?;
+            ensure(exchange.status == op.success_status, || {
+                Finding::new(
+                    rules::PANEL_EMPTY_COMMAND,
+                    "a non-empty command to a running server was refused",
+                )
+                .expected(format!(
+                    "{} with \"Command sent successfully\"",
+                    op.success_status
+                ))
+                .exchange(&exchange)
+            })?;
+            let read =
+                ctx.send(&Request::new(console, &params).query(format!("lines={CONSOLE_TAIL}")))?;
+            let logged = read.json().is_some_and(|body| {
+                body["data"]["logs"].as_array().is_some_and(|logs| {
+                    logs.iter()
+                        .any(|e| e["message"].as_str().is_some_and(|m| m.contains(&command)))
+                })
+            });
+            ensure(logged, || {
+                Finding::new(
+                    rules::PANEL_COMMAND_LOGGED,
+                    format!("the command {command:?} is not in the console afterwards"),
+                )
+                .expected(format!("a log entry containing {command:?}"))
+                .exchange(&read)
+            })
+        },
+        out,
+    );
+    restore(ctx, &server, &initial);
+    result
+}
+
+pub(super) fn command_stopped(
+    ctx: &Ctx,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Write)?;
+    let server = params[0].1.clone();
+    let initial = settled_status(ctx, &server)?;
+    ensure_status(ctx, &server, ServerStatus::Stopped)?;
+    let exchange = ctx.send(&Request::new(op, &params).json(&json!({"command": "help"})));
+    restore(ctx, &server, &initial);
+    let exchange = exchange?;
+    let message = exchange
+        .json()
+        .and_then(|body| body["error"].as_str().map(str::to_owned));
+    if exchange.status != 400 || message.as_deref() != Some("Server is not running") {
+        out.push(
+            Finding::new(
+                rules::PANEL_COMMAND_STOPPED,
+                "a command to a stopped server was not refused as documented",
+            )
+            .expected("400 with error \"Server is not running\"")
+            .exchange(&exchange),
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn database_name_invalid(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Write)?;
+    let before = snapshot(ctx, op)?;
+    property(
+        ctx,
+        check,
+        op,
+        invalid_database_name(),
+        |bad| {
+            let exchange = ctx.send(&Request::new(op, &params).json(&bad.body()))?;
+            ensure_rejected(
+                &exchange,
+                400,
+                None,
+                rules::PANEL_DATABASE_NAME,
+                "an invalid database name",
+            )
+        },
+        out,
+    )?;
+    ensure_unchanged(ctx, op, before, rules::PANEL_DATABASE_NAME, out)
+}
+
+/// How a created database breaks the naming rule, one entry per field.
+fn naming_problems(created: &Value, naming: &DatabaseNaming) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (field, wanted) in [
+        ("id", naming.id.as_str()),
+        ("name", naming.name.as_str()),
+        ("username", naming.username.as_str()),
+    ] {
+        if created[field].as_str() != Some(wanted) {
+            problems.push(format!(
+                "{field}: expected {wanted:?}, got {}",
+                created[field]
+            ));
+        }
+    }
+    let connection = format!(
+        "mysql://{}:{}@{}:{}/{}",
+        naming.username,
+        created["password"].as_str().unwrap_or_default(),
+        created["host"].as_str().unwrap_or_default(),
+        created["port"],
+        naming.name
+    );
+    if created["connectionString"].as_str() != Some(connection.as_str()) {
+        problems.push(format!(
+            "connectionString: expected {connection:?}, got {}",
+            created["connectionString"]
+        ));
+    }
+    problems
+}
+
+pub(super) fn database_create(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Write)?;
+    let server = ServerId(format!("{}{}", ServerId::PREFIX, params[0].1));
+    let list = operation(OperationId::ListDatabases);
+    let last_created: RefCell<Option<String>> = RefCell::new(None);
+    property(
+        ctx,
+        check,
+        op,
+        valid_database_name(),
+        |generated| {
+            let name = format!("{generated}_{}", ctx.unique());
+            let exchange = ctx.send(&Request::new(op, &params).json(&json!({"name": name})))?;
+            ensure(exchange.status == op.success_status, || {
+                Finding::new(
+                    rules::PANEL_DATABASE_NAME,
+                    format!("the valid database name {name:?} was refused"),
+                )
+                .expected(format!("{} with the database", op.success_status))
+                .exchange(&exchange)
+            })?;
+            *last_created.borrow_mut() = Some(name.clone());
+            let created = exchange
+                .json()
+                .map(|b| b["data"].clone())
+                .unwrap_or_default();
+            let naming = DatabaseNaming::new(&server, &name);
+            let problems = naming_problems(&created, &naming);
+            ensure(problems.is_empty(), || {
+                Finding::new(
+                    rules::PANEL_DATABASE_NAMING,
+                    format!("the database is misnamed: {}", problems.join("; ")),
+                )
+                .expected(format!(
+                    "id {}, name {}, username {}",
+                    naming.id, naming.name, naming.username
+                ))
+                .exchange(&exchange)
+            })?;
+            let listed = ctx.send(&Request::new(list, &params))?;
+            let item = listed.json().and_then(|body| {
+                body["data"]
+                    .as_array()?
+                    .iter()
+                    .find(|d| d["id"].as_str() == Some(naming.id.as_str()))
+                    .cloned()
+            });
+            ensure(
+                item.as_ref().is_some_and(|d| d.get("password").is_none()),
+                || {
+                    let message = match &item {
+                        None => format!("database {} is missing from a later list", naming.id),
+                        Some(_) => format!("database {} is listed with its password", naming.id),
+                    };
+                    Finding::new(rules::PANEL_DATABASE_LISTED, message)
+                        .expected(format!("an item with id {} and no password", naming.id))
+                        .exchange(&listed)
+                },
+            )
+        },
+        out,
+    )?;
+    if let Some(name) = last_created.into_inner() {
+        let exchange = ctx.send(&Request::new(op, &params).json(&json!({"name": name})))?;
+        if let Err(Stop::Finding(finding)) = ensure_rejected(
+            &exchange,
+            400,
+            None,
+            rules::PANEL_DATABASE_DUPLICATE,
+            "a second database with the same name",
+        ) {
+            out.push(*finding);
+        }
+    }
+    Ok(())
+}

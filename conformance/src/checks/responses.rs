@@ -1,0 +1,450 @@
+//! Checks that look at every response the run received: content type, envelope, schema and
+//! rate-limit headers. Each reports per operation, with the first offending request.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use beacon_spec::rate_limit::{RateLimitPolicy, RateScope};
+use beacon_spec::{Api, Operation, Rule, SchemaValidator, WireType, rules};
+use serde_json::Value;
+
+use super::{Ctx, Stop};
+use crate::client::Exchange;
+use crate::report::Finding;
+
+/// The exchanges of `op`, or a skip when the run saw none.
+fn observed(ctx: &Ctx, op: &Operation) -> Result<Vec<Exchange>, Stop> {
+    let exchanges: Vec<Exchange> = ctx
+        .client
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.op.id == op.id)
+        .collect();
+    if exchanges.is_empty() {
+        return Err(Stop::skip("no response of this operation was observed"));
+    }
+    Ok(exchanges)
+}
+
+/// Records one finding per rule: the first offending exchange, with how many offended.
+#[derive(Default)]
+struct PerRule {
+    found: Vec<(Finding, usize)>,
+}
+
+impl PerRule {
+    fn add(&mut self, finding: Finding) {
+        match self
+            .found
+            .iter_mut()
+            .find(|(f, _)| f.rule.id == finding.rule.id)
+        {
+            Some((_, count)) => *count += 1,
+            None => self.found.push((finding, 1)),
+        }
+    }
+
+    fn finish(self, total: usize, out: &mut Vec<Finding>) {
+        for (mut finding, count) in self.found {
+            if count > 1 {
+                finding.message = format!("{} ({count} of {total} responses)", finding.message);
+            }
+            out.push(finding);
+        }
+    }
+}
+
+pub(super) fn content_type(
+    ctx: &Ctx,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let exchanges = observed(ctx, op)?;
+    let mut found = PerRule::default();
+    for exchange in &exchanges {
+        let header = exchange.header("content-type");
+        let is_json = header.is_some_and(|ct| {
+            ct.split(';')
+                .next()
+                .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+        });
+        if !is_json {
+            found.add(
+                Finding::new(
+                    rules::JSON_CONTENT_TYPE,
+                    format!("a {} response is not declared as JSON", exchange.status),
+                )
+                .expected("Content-Type: application/json")
+                .actual(format!("Content-Type: {}", header.unwrap_or("(none)")))
+                .exchange(exchange),
+            );
+        }
+    }
+    found.finish(exchanges.len(), out);
+    Ok(())
+}
+
+/// What is wrong with the envelope of `exchange`, as a finding, if anything.
+fn envelope_problem(api: Api, exchange: &Exchange) -> Option<Finding> {
+    let success = exchange.is_success();
+    let body = exchange.json();
+    let object = body.as_ref().and_then(Value::as_object);
+    let problem: Option<(Rule, String, &str)> = match (api, success) {
+        (Api::Status, true) => {
+            let expected = "{\"data\": ...} and nothing else";
+            match object {
+                None => Some((
+                    rules::STATUS_ENVELOPE,
+                    "the success body is not a JSON object".into(),
+                    expected,
+                )),
+                Some(o) if !o.contains_key("data") => Some((
+                    rules::STATUS_ENVELOPE,
+                    "the success body has no data".into(),
+                    expected,
+                )),
+                Some(o) if o.len() > 1 => {
+                    let extra: Vec<&String> = o.keys().filter(|k| *k != "data").collect();
+                    Some((
+                        rules::STATUS_ENVELOPE,
+                        format!("the success body has more than data: {extra:?}"),
+                        expected,
+                    ))
+                }
+                Some(_) => None,
+            }
+        }
+        (Api::Status, false) => {
+            let expected =
+                "{\"error\": {\"code\": \"<snake_case>\", \"message\": \"...\"}} and no data";
+            let code_ok = |e: &serde_json::Map<String, Value>| {
+                e.get("code").and_then(Value::as_str).is_some_and(|code| {
+                    code.starts_with(|c: char| c.is_ascii_lowercase())
+                        && code
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                })
+            };
+            match object {
+                None => Some((
+                    rules::STATUS_ERROR_SHAPE,
+                    "the error body is not a JSON object".into(),
+                    expected,
+                )),
+                Some(o) if o.contains_key("data") => Some((
+                    rules::STATUS_ERROR_SHAPE,
+                    "the error body has data".into(),
+                    expected,
+                )),
+                Some(o) => match o.get("error").and_then(Value::as_object) {
+                    None => Some((
+                        rules::STATUS_ERROR_SHAPE,
+                        "the error body has no error object".into(),
+                        expected,
+                    )),
+                    Some(e) if !code_ok(e) => Some((
+                        rules::STATUS_ERROR_SHAPE,
+                        "the error object has no snake_case code".into(),
+                        expected,
+                    )),
+                    Some(e) if !e.get("message").is_some_and(Value::is_string) => Some((
+                        rules::STATUS_ERROR_SHAPE,
+                        "the error object has no message".into(),
+                        expected,
+                    )),
+                    Some(_) => None,
+                },
+            }
+        }
+        (Api::Panel, true) => {
+            let expected = "{\"success\": true, \"data\": ...} without error";
+            match object {
+                None => Some((
+                    rules::PANEL_ENVELOPE,
+                    "the success body is not a JSON object".into(),
+                    expected,
+                )),
+                Some(o) if o.get("success") != Some(&Value::Bool(true)) => Some((
+                    rules::PANEL_ENVELOPE,
+                    "a success response lacks \"success\": true".into(),
+                    expected,
+                )),
+                Some(o) if !o.contains_key("data") => Some((
+                    rules::PANEL_ENVELOPE,
+                    "the success body has no data".into(),
+                    expected,
+                )),
+                Some(o) if o.contains_key("error") => Some((
+                    rules::PANEL_ENVELOPE,
+                    "the success body has both data and error".into(),
+                    expected,
+                )),
+                Some(_) => None,
+            }
+        }
+        (Api::Panel, false) => {
+            let expected = "{\"success\": false, \"error\": \"<message>\"} without data";
+            match object {
+                None => Some((
+                    rules::PANEL_ENVELOPE,
+                    "the error body is not a JSON object".into(),
+                    expected,
+                )),
+                Some(o) if o.get("success") != Some(&Value::Bool(false)) => Some((
+                    rules::PANEL_ENVELOPE,
+                    "an error response lacks \"success\": false".into(),
+                    expected,
+                )),
+                Some(o) if !o.get("error").is_some_and(Value::is_string) => Some((
+                    rules::PANEL_ENVELOPE,
+                    "the error body has no error message".into(),
+                    expected,
+                )),
+                Some(o) if o.contains_key("data") => Some((
+                    rules::PANEL_ENVELOPE,
+                    "the error body has both data and error".into(),
+                    expected,
+                )),
+                Some(_) => None,
+            }
+        }
+    };
+    problem.map(|(rule, message, expected)| {
+        Finding::new(rule, format!("{} ({})", message, exchange.status))
+            .expected(expected)
+            .exchange(exchange)
+    })
+}
+
+pub(super) fn envelope(
+    ctx: &Ctx,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let exchanges = observed(ctx, op)?;
+    let mut found = PerRule::default();
+    for exchange in &exchanges {
+        if let Some(finding) = envelope_problem(ctx.api(), exchange) {
+            found.add(finding);
+        }
+    }
+    found.finish(exchanges.len(), out);
+    Ok(())
+}
+
+thread_local! {
+    static VALIDATORS: RefCell<HashMap<&'static str, std::rc::Rc<SchemaValidator>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The compiled validator of `wire_type`, compiled once per thread.
+fn validator(wire_type: &WireType) -> std::rc::Rc<SchemaValidator> {
+    VALIDATORS.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(wire_type.name)
+            .or_insert_with(|| std::rc::Rc::new(SchemaValidator::new(wire_type)))
+            .clone()
+    })
+}
+
+pub(super) fn schema(
+    ctx: &Ctx,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let exchanges = observed(ctx, op)?;
+    let api = ctx.api();
+    let mut found = PerRule::default();
+    for exchange in &exchanges {
+        // A broken envelope is the envelope check's to report; the schema check judges
+        // only bodies whose envelope is sound.
+        if envelope_problem(api, exchange).is_some() {
+            continue;
+        }
+        let Some(body) = exchange.json() else {
+            continue;
+        };
+        let (wire_type, rule) = if exchange.is_success() {
+            (op.response, rules::RESPONSE_SCHEMA)
+        } else {
+            let rule = match api {
+                Api::Status => rules::STATUS_ERROR_SHAPE,
+                Api::Panel => rules::RESPONSE_SCHEMA,
+            };
+            (api.error_body(), rule)
+        };
+        let violations = validator(&wire_type).violations(&body);
+        if !violations.is_empty() {
+            let listed: Vec<String> = violations.iter().take(3).map(ToString::to_string).collect();
+            found.add(
+                Finding::new(
+                    rule,
+                    format!(
+                        "a {} body breaks the {} schema: {}",
+                        exchange.status,
+                        wire_type.name,
+                        listed.join("; ")
+                    ),
+                )
+                .expected(format!("a body valid against {}", wire_type.name))
+                .exchange(exchange),
+            );
+        }
+    }
+    found.finish(exchanges.len(), out);
+    Ok(())
+}
+
+/// Parses an integer rate-limit header; `Err` says what is wrong with it.
+pub(super) fn integer_header(exchange: &Exchange, name: &str) -> Result<u64, String> {
+    match exchange.header(name) {
+        None => Err(format!("{name} is missing")),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name} is not an integer: {value:?}")),
+    }
+}
+
+pub(super) fn rate_limit_headers(
+    ctx: &Ctx,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let api = ctx.api();
+    let policy = api.rate_limit();
+    let exchanges: Vec<Exchange> = observed(ctx, op)?
+        .into_iter()
+        .filter(|e| policy.headers_on_unauthenticated || (e.authenticated && e.status != 401))
+        .collect();
+    if exchanges.is_empty() {
+        return Err(Stop::skip(
+            "no authenticated response of this operation was observed",
+        ));
+    }
+    let (headers_rule, limits_rule) = match api {
+        Api::Status => (rules::STATUS_RATE_HEADERS, rules::STATUS_RATE_LIMITS),
+        Api::Panel => (rules::PANEL_RATE_HEADERS, rules::PANEL_RATE_LIMIT),
+    };
+    let binding = policy.tightest_limit();
+    let period = policy.period_secs();
+    let mut found = PerRule::default();
+    for exchange in &exchanges {
+        let mut headers = Vec::new();
+        let limit = integer_header(exchange, policy.limit_header).map_err(|e| headers.push(e));
+        let remaining =
+            integer_header(exchange, policy.remaining_header).map_err(|e| headers.push(e));
+        if let Some(reset_header) = policy.reset_header {
+            match integer_header(exchange, reset_header) {
+                Ok(reset) if reset > period => headers.push(format!(
+                    "{reset_header} is {reset}, beyond the {period} s window"
+                )),
+                Ok(_) => {}
+                Err(e) => headers.push(e),
+            }
+        }
+        if let (Ok(limit), Ok(remaining)) = (limit, remaining) {
+            if remaining > limit {
+                headers.push(format!(
+                    "{} ({remaining}) exceeds {} ({limit})",
+                    policy.remaining_header, policy.limit_header
+                ));
+            }
+        }
+        if !headers.is_empty() {
+            found.add(
+                Finding::new(headers_rule, headers.join("; "))
+                    .expected(format!(
+                        "integer {} on every {}response",
+                        policy.headers().collect::<Vec<_>>().join(", "),
+                        if policy.headers_on_unauthenticated {
+                            ""
+                        } else {
+                            "authenticated "
+                        }
+                    ))
+                    .exchange(exchange),
+            );
+        }
+        if let Ok(limit) = limit {
+            if limit != u64::from(binding) && !wider_may_bind(policy, limit, remaining) {
+                let wider = policy
+                    .windows
+                    .iter()
+                    .find(|w| u64::from(w.limit) == limit && w.limit != binding);
+                let (rule, message) = match wider {
+                    Some(window) => (
+                        rules::STATUS_BINDING_WINDOW,
+                        format!(
+                            "{} is {limit}, the {} window, not the binding {} window of {binding}",
+                            policy.limit_header,
+                            scope_name(window.scope),
+                            policy
+                                .windows
+                                .iter()
+                                .find(|w| w.limit == binding)
+                                .map_or("tightest", |w| scope_name(w.scope))
+                        ),
+                    ),
+                    None => (
+                        limits_rule,
+                        format!(
+                            "{} is {limit}, not the documented {binding}",
+                            policy.limit_header
+                        ),
+                    ),
+                };
+                found.add(
+                    Finding::new(rule, message)
+                        .expected(format!("{}: {binding}", policy.limit_header))
+                        .actual(format!("{}: {limit}", policy.limit_header))
+                        .exchange(exchange),
+                );
+            }
+        }
+        if exchange.status == 429 {
+            if let Some(retry_after) = policy.retry_after_header {
+                match integer_header(exchange, retry_after) {
+                    Ok(secs) if secs <= period => {}
+                    Ok(secs) => found.add(
+                        Finding::new(
+                            limits_rule,
+                            format!("{retry_after} is {secs}, beyond the {period} s window"),
+                        )
+                        .expected(format!("{retry_after}: 0..={period}"))
+                        .exchange(exchange),
+                    ),
+                    Err(e) => found.add(
+                        Finding::new(
+                            limits_rule,
+                            format!("a 429 without a usable {retry_after}: {e}"),
+                        )
+                        .expected(format!("{retry_after}: <seconds until the window resets>"))
+                        .exchange(exchange),
+                    ),
+                }
+            }
+        }
+    }
+    found.finish(exchanges.len(), out);
+    Ok(())
+}
+
+/// Whether a `limit` of a wider window can be the binding one: only when it has fewer
+/// requests left than the tightest window can have after this request (its limit - 1),
+/// e.g. right after the per-IP window rolled over while the per-workspace one did not.
+fn wider_may_bind(policy: &RateLimitPolicy, limit: u64, remaining: Result<u64, ()>) -> bool {
+    let tightest = u64::from(policy.tightest_limit());
+    limit > tightest
+        && policy.windows.iter().any(|w| u64::from(w.limit) == limit)
+        && remaining.is_ok_and(|remaining| remaining + 1 < tightest)
+}
+
+fn scope_name(scope: RateScope) -> &'static str {
+    match scope {
+        RateScope::Workspace => "per-workspace",
+        RateScope::ClientIp => "per-IP",
+        RateScope::Token => "per-token",
+    }
+}

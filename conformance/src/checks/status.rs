@@ -1,0 +1,231 @@
+//! Status-only checks: Accept and Content-Type negotiation, schema-breaking incidents, and
+//! incidents that are created and then listed.
+
+use beacon_spec::catalog::operation;
+use beacon_spec::status::IncidentStatus;
+use beacon_spec::{Operation, OperationId, rules};
+use serde_json::{Value, json};
+
+use super::{Access, Ctx, Stop, ensure, ensure_rejected, ensure_unchanged, property, snapshot};
+use crate::check::Check;
+use crate::client::Request;
+use crate::report::Finding;
+use crate::strategies::sample_body;
+use crate::strategies::status::{
+    IncidentInput, invalid_incident, non_json_accept, non_json_content_type, valid_incident,
+};
+
+pub(super) fn not_acceptable(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Read)?;
+    property(
+        ctx,
+        check,
+        op,
+        non_json_accept(),
+        |accept| {
+            let exchange = ctx.send(&Request::new(op, &params).header("Accept", accept.clone()))?;
+            ensure_rejected(
+                &exchange,
+                406,
+                Some("not_acceptable"),
+                rules::STATUS_NOT_ACCEPTABLE,
+                "a request that does not accept JSON",
+            )
+        },
+        out,
+    )
+}
+
+pub(super) fn unsupported_media_type(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let body = sample_body(op.id)
+        .ok_or_else(|| Stop::skip("the operation takes no body"))?
+        .to_string()
+        .into_bytes();
+    let params = ctx.params(op, Access::Write)?;
+    let before = snapshot(ctx, op)?;
+    property(
+        ctx,
+        check,
+        op,
+        non_json_content_type(),
+        |content_type| {
+            let mut request = Request::new(op, &params).body(body.clone());
+            if let Some(content_type) = content_type {
+                request = request.header("Content-Type", content_type.clone());
+            }
+            let exchange = ctx.send(&request)?;
+            ensure_rejected(
+                &exchange,
+                415,
+                Some("unsupported_media_type"),
+                rules::STATUS_UNSUPPORTED_MEDIA_TYPE,
+                "a body sent without Content-Type: application/json",
+            )
+        },
+        out,
+    )?;
+    ensure_unchanged(ctx, op, before, rules::STATUS_UNSUPPORTED_MEDIA_TYPE, out)
+}
+
+pub(super) fn incident_invalid(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Write)?;
+    let before = snapshot(ctx, op)?;
+    property(
+        ctx,
+        check,
+        op,
+        invalid_incident(),
+        |incident| {
+            let exchange = ctx.send(&Request::new(op, &params).json(&incident.body()))?;
+            ensure_rejected(
+                &exchange,
+                422,
+                Some("validation_failed"),
+                rules::STATUS_VALIDATION,
+                "an incident that breaks the schema",
+            )?;
+            let Some(field) = incident.field() else {
+                return Ok(());
+            };
+            let message = exchange
+                .json()
+                .and_then(|body| body["error"]["message"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            ensure(message.contains(field), || {
+                Finding::new(
+                    rules::STATUS_VALIDATION,
+                    format!("the validation message does not name the field {field}"),
+                )
+                .expected(format!("a message naming {field}"))
+                .exchange(&exchange)
+            })
+        },
+        out,
+    )?;
+    ensure_unchanged(ctx, op, before, rules::STATUS_VALIDATION, out)
+}
+
+/// The fields an incident created from `input` on page `page_id` must have.
+fn expected_incident(input: &IncidentInput, page_id: &str) -> Value {
+    json!({
+        "page_id": page_id,
+        "name": input.name,
+        "status": input.expected_status(),
+        "impact": input.expected_impact(),
+        "message": input.message,
+    })
+}
+
+/// How `actual` differs from `expected` (and in `resolved_at`), one entry per field.
+fn differences(actual: &Value, expected: &Value) -> Vec<String> {
+    let mut out: Vec<String> = expected
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(field, value)| actual.get(field.as_str()) != Some(value))
+        .map(|(field, value)| {
+            format!(
+                "{field}: expected {value}, got {}",
+                actual.get(field.as_str()).unwrap_or(&Value::Null)
+            )
+        })
+        .collect();
+    let resolved = expected["status"] == json!(IncidentStatus::Resolved);
+    let resolved_at = actual.get("resolved_at").unwrap_or(&Value::Null);
+    if resolved == resolved_at.is_null() {
+        out.push(format!(
+            "resolved_at: expected {}, got {resolved_at}",
+            if resolved { "a timestamp" } else { "null" }
+        ));
+    }
+    out
+}
+
+pub(super) fn incident_create(
+    ctx: &Ctx,
+    check: &Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let params = ctx.params(op, Access::Write)?;
+    let page_id = ctx
+        .target
+        .page
+        .as_ref()
+        .map(|page| page.id.clone())
+        .unwrap_or_default();
+    let list = operation(OperationId::ListIncidents);
+    property(
+        ctx,
+        check,
+        op,
+        valid_incident(),
+        |incident| {
+            let exchange = ctx.send(&Request::new(op, &params).json(&incident.body()))?;
+            ensure(exchange.status == op.success_status, || {
+                Finding::new(rules::STATUS_VALIDATION, "a valid incident was not created")
+                    .expected(format!("{} with the incident", op.success_status))
+                    .exchange(&exchange)
+            })?;
+            let expected = expected_incident(incident, &page_id);
+            let created = exchange
+                .json()
+                .map(|b| b["data"].clone())
+                .unwrap_or_default();
+            let wrong = differences(&created, &expected);
+            ensure(wrong.is_empty(), || {
+                Finding::new(
+                    rules::STATUS_INCIDENT_VISIBLE,
+                    format!(
+                        "the created incident differs from the one sent: {}",
+                        wrong.join("; ")
+                    ),
+                )
+                .expected(expected.to_string())
+                .exchange(&exchange)
+            })?;
+            let listed = ctx.send(&Request::new(list, &params))?;
+            let found = listed.json().and_then(|body| {
+                body["data"]
+                    .as_array()?
+                    .iter()
+                    .find(|i| i["id"] == created["id"])
+                    .cloned()
+            });
+            ensure(
+                found
+                    .as_ref()
+                    .is_some_and(|f| differences(f, &expected).is_empty()),
+                || {
+                    let message = match &found {
+                        None => format!("incident {} is missing from a later list", created["id"]),
+                        Some(f) => format!(
+                            "incident {} is listed with other fields: {}",
+                            created["id"],
+                            differences(f, &expected).join("; ")
+                        ),
+                    };
+                    Finding::new(rules::STATUS_INCIDENT_VISIBLE, message)
+                        .expected(format!("an item with id {} and {expected}", created["id"]))
+                        .exchange(&listed)
+                },
+            )
+        },
+        out,
+    )
+}

@@ -1,0 +1,213 @@
+//! Strategies for the Panel API: power actions, console lines and commands, database names.
+
+use beacon_spec::panel::{DatabaseName, PowerAction};
+use proptest::prelude::*;
+use proptest::sample::select;
+use serde_json::{Value, json};
+
+use super::{non_string, regex};
+
+/// A power request body whose action is missing or not one of the four.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum BadPower {
+    Missing,
+    Empty,
+    Unknown(String),
+    WrongCase(String),
+    NotString(Value),
+}
+
+impl BadPower {
+    /// The JSON body sent.
+    pub(crate) fn body(&self) -> Value {
+        match self {
+            BadPower::Missing => json!({}),
+            BadPower::Empty => json!({"action": ""}),
+            BadPower::Unknown(action) | BadPower::WrongCase(action) => json!({"action": action}),
+            BadPower::NotString(value) => json!({"action": value}),
+        }
+    }
+}
+
+/// Power bodies that must be refused.
+pub(crate) fn invalid_power() -> impl Strategy<Value = BadPower> {
+    prop_oneof![
+        Just(BadPower::Missing),
+        Just(BadPower::Empty),
+        regex("[a-z]{1,10}")
+            .prop_filter("must not be a valid action", |a| {
+                PowerAction::ALL.iter().all(|valid| valid.as_str() != a)
+            })
+            .prop_map(BadPower::Unknown),
+        select(vec!["Start", "STOP", "Restart", "KILL", " start", "stop "])
+            .prop_map(|a| BadPower::WrongCase(a.to_owned())),
+        non_string().prop_map(BadPower::NotString),
+    ]
+}
+
+/// Sequences of one to three valid power actions.
+pub(crate) fn power_sequence() -> impl Strategy<Value = Vec<PowerAction>> {
+    proptest::collection::vec(select(PowerAction::ALL.to_vec()), 1..=3)
+}
+
+/// A console `lines` value that is not an integer in 1..=1000.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BadLines {
+    Zero,
+    Negative(i64),
+    TooLarge(u64),
+    Fraction(String),
+    Word(String),
+    Empty,
+}
+
+impl BadLines {
+    /// The query string sent (the values need no percent-encoding).
+    pub(crate) fn query(&self) -> String {
+        match self {
+            BadLines::Zero => "lines=0".to_owned(),
+            BadLines::Negative(n) => format!("lines={n}"),
+            BadLines::TooLarge(n) => format!("lines={n}"),
+            BadLines::Fraction(text) | BadLines::Word(text) => format!("lines={text}"),
+            BadLines::Empty => "lines=".to_owned(),
+        }
+    }
+}
+
+/// `lines` values that must be refused.
+pub(crate) fn invalid_lines() -> impl Strategy<Value = BadLines> {
+    prop_oneof![
+        Just(BadLines::Zero),
+        (-100_000i64..=-1).prop_map(BadLines::Negative),
+        (1001u64..=10_000_000).prop_map(BadLines::TooLarge),
+        (1u32..=999, 1u32..=9).prop_map(|(a, b)| BadLines::Fraction(format!("{a}.{b}"))),
+        regex("[a-z]{1,6}").prop_map(BadLines::Word),
+        Just(BadLines::Empty),
+    ]
+}
+
+/// `lines` values that must be accepted.
+pub(crate) fn valid_lines() -> impl Strategy<Value = u32> {
+    1u32..=1000
+}
+
+/// A console command body that is missing or empty.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum BadCommand {
+    Missing,
+    Empty,
+    NotString(Value),
+}
+
+impl BadCommand {
+    /// The JSON body sent.
+    pub(crate) fn body(&self) -> Value {
+        match self {
+            BadCommand::Missing => json!({}),
+            BadCommand::Empty => json!({"command": ""}),
+            BadCommand::NotString(value) => json!({"command": value}),
+        }
+    }
+}
+
+/// Command bodies that must be refused.
+pub(crate) fn invalid_command() -> impl Strategy<Value = BadCommand> {
+    prop_oneof![
+        Just(BadCommand::Missing),
+        Just(BadCommand::Empty),
+        non_string().prop_map(BadCommand::NotString),
+    ]
+}
+
+/// Plausible console commands: a word and up to three arguments.
+pub(crate) fn valid_command() -> impl Strategy<Value = String> {
+    regex("[a-z]{1,10}( [A-Za-z0-9_]{1,8}){0,3}")
+}
+
+/// A database name body that must be refused.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum BadDatabaseName {
+    Missing,
+    Empty,
+    TooLong(String),
+    BadCharacter(String),
+    NotString(Value),
+}
+
+impl BadDatabaseName {
+    /// The JSON body sent.
+    pub(crate) fn body(&self) -> Value {
+        match self {
+            BadDatabaseName::Missing => json!({}),
+            BadDatabaseName::Empty => json!({"name": ""}),
+            BadDatabaseName::TooLong(name) | BadDatabaseName::BadCharacter(name) => {
+                json!({"name": name})
+            }
+            BadDatabaseName::NotString(value) => json!({"name": value}),
+        }
+    }
+}
+
+/// Database names that are not 1 to 48 letters, digits or underscores.
+pub(crate) fn invalid_database_name() -> impl Strategy<Value = BadDatabaseName> {
+    prop_oneof![
+        Just(BadDatabaseName::Missing),
+        Just(BadDatabaseName::Empty),
+        regex("[A-Za-z0-9_]{49,64}").prop_map(BadDatabaseName::TooLong),
+        (
+            regex("[A-Za-z0-9_]{0,10}"),
+            select(vec![
+                '-', '.', ' ', '!', '@', '#', '$', '%', '/', 'é', '\'', '*'
+            ]),
+            regex("[A-Za-z0-9_]{0,10}"),
+        )
+            .prop_map(|(a, bad, b)| BadDatabaseName::BadCharacter(format!("{a}{bad}{b}"))),
+        non_string().prop_map(BadDatabaseName::NotString),
+    ]
+    .prop_filter("must be invalid", |bad| match bad {
+        BadDatabaseName::TooLong(name) | BadDatabaseName::BadCharacter(name) => {
+            !DatabaseName::is_valid(name)
+        }
+        _ => true,
+    })
+}
+
+/// The generated part of a valid database name (a unique suffix is added when sending,
+/// keeping it within 48 characters).
+pub(crate) fn valid_database_name() -> impl Strategy<Value = String> {
+    regex("[A-Za-z0-9_]{1,30}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::test_runner::TestRunner;
+
+    #[test]
+    fn invalid_lines_are_never_integers_in_range() {
+        TestRunner::deterministic()
+            .run(&invalid_lines(), |lines| {
+                let value = lines.query().trim_start_matches("lines=").to_owned();
+                prop_assert!(
+                    value
+                        .parse::<u32>()
+                        .map_or(true, |n| !(1..=1000).contains(&n))
+                );
+                Ok(())
+            })
+            .expect("invalid lines are invalid");
+    }
+
+    #[test]
+    fn invalid_actions_are_never_valid() {
+        TestRunner::deterministic()
+            .run(&invalid_power(), |power| {
+                let action = power.body()["action"].as_str().map(str::to_owned);
+                prop_assert!(
+                    action.is_none_or(|a| PowerAction::ALL.iter().all(|v| v.as_str() != a))
+                );
+                Ok(())
+            })
+            .expect("invalid actions are invalid");
+    }
+}

@@ -1,0 +1,279 @@
+//! The `beacon-conformance` binary: its flags, exit codes (0 pass, 1 fail, 2 usage or
+//! connection error), summary line, JUnit and JSON files.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use beacon_spec::Api;
+use common::{Deployment, respond};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, Request};
+
+fn conformance(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_beacon-conformance"));
+    command.args(args).env_remove("BEACON_TOKEN");
+    command
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `N passed, N failed` with `, N skipped` only when some were skipped.
+fn summary(stdout: &str) -> (u32, u32, Option<u32>) {
+    let last = stdout.lines().last().expect("a summary line");
+    let numbers: Vec<u32> = last
+        .split(", ")
+        .map(|part| {
+            part.split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect(last)
+        })
+        .collect();
+    let words: Vec<&str> = last
+        .split(", ")
+        .map(|p| p.split(' ').nth(1).unwrap_or(""))
+        .collect();
+    assert!(
+        words == ["passed", "failed"] || words == ["passed", "failed", "skipped"],
+        "{last}"
+    );
+    (numbers[0], numbers[1], numbers.get(2).copied())
+}
+
+#[test]
+fn exits_0_when_every_check_passes_and_takes_the_token_from_beacon_token() {
+    // Arrange
+    let deployment = Deployment::mock(Api::Panel);
+    // Act
+    let output = conformance(&[
+        "--api",
+        "panel",
+        "--base-url",
+        &deployment.base_url,
+        "--seed",
+        "1",
+    ])
+    .env("BEACON_TOKEN", deployment.token())
+    .output()
+    .expect("the binary runs");
+    // Assert
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    let (passed, failed, skipped) = summary(&stdout);
+    assert!(passed > 0);
+    assert_eq!(failed, 0);
+    assert!(
+        skipped.is_some_and(|n| n > 0),
+        "a read-only run skips the writes"
+    );
+    assert!(stderr.contains("seed 1"));
+    assert!(!stdout.contains(&deployment.token()) && !stderr.contains(&deployment.token()));
+    assert!(stdout.contains("panel_…4f60"));
+}
+
+#[test]
+fn exits_1_and_writes_junit_and_json_reports_when_a_check_fails() {
+    // Arrange: databases are served without a token.
+    let deployment = Deployment::wiremock(Api::Panel);
+    let databases = deployment.fetch("/servers/123/databases");
+    deployment.mount(
+        Mock::given(method("GET"))
+            .and(path("/api/v1/servers/123/databases"))
+            .and(|r: &Request| r.headers.get("authorization").is_none())
+            .respond_with(respond(Api::Panel, 200, databases)),
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let junit = dir.path().join("junit.xml");
+    let json_path = dir.path().join("report.json");
+    // Act
+    let output = conformance(&[
+        "--api",
+        "panel",
+        "--base-url",
+        &deployment.base_url,
+        "--token",
+        &deployment.token(),
+        "--seed",
+        "5",
+        "--junit",
+        junit.to_str().expect("UTF-8 path"),
+        "--json",
+        json_path.to_str().expect("UTF-8 path"),
+    ])
+    .output()
+    .expect("the binary runs");
+    // Assert: exit code and summary
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let (passed, failed, skipped) = summary(&stdout);
+    assert_eq!(failed, 1, "{stdout}");
+    assert!(stdout.contains("FAIL  auth · list_databases"));
+    assert!(stdout.contains("auth.required [doc]"));
+    assert!(stdout.contains("curl -sS -i 'http://127.0.0.1:"));
+    assert!(stdout.contains("seed:     5 (--seed 5)"));
+    // Assert: JUnit, one test case per check and operation
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .expect("a testsuite");
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let total = passed + failed + skipped.unwrap_or(0);
+    assert_eq!(cases.len(), total as usize);
+    assert_eq!(suite.attribute("tests"), Some(total.to_string().as_str()));
+    assert_eq!(suite.attribute("failures"), Some("1"));
+    assert_eq!(
+        suite.attribute("skipped"),
+        Some(skipped.unwrap_or(0).to_string().as_str())
+    );
+    let mut names: Vec<(&str, &str)> = cases
+        .iter()
+        .map(|c| {
+            (
+                c.attribute("classname").unwrap_or(""),
+                c.attribute("name").unwrap_or(""),
+            )
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), cases.len(), "one case per check and operation");
+    let failing: Vec<_> = cases
+        .iter()
+        .filter_map(|c| {
+            c.children()
+                .find(|n| n.has_tag_name("failure"))
+                .map(|f| (c, f))
+        })
+        .collect();
+    assert_eq!(failing.len(), 1);
+    let (case, failure) = failing[0];
+    assert_eq!(case.attribute("classname"), Some("panel.list_databases"));
+    assert_eq!(case.attribute("name"), Some("auth"));
+    assert_eq!(failure.attribute("type"), Some("auth.required"));
+    assert!(failure.text().unwrap_or_default().contains("request: curl"));
+    let skipped_cases = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("skipped")))
+        .count();
+    assert_eq!(skipped_cases as u32, skipped.unwrap_or(0));
+    assert!(!xml.contains(&deployment.token()));
+    // Assert: JSON
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("the JSON file"))
+            .expect("valid JSON");
+    assert_eq!(report["summary"]["failed"], json!(1));
+    assert_eq!(report["seed"], json!(5));
+    let failed_result = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["outcome"] == "failed")
+        .expect("a failed result");
+    assert_eq!(failed_result["findings"][0]["rule"], "auth.required");
+    assert_eq!(failed_result["findings"][0]["provenance"], "doc");
+}
+
+#[test]
+fn exits_2_with_a_one_line_reason_when_the_deployment_is_unreachable() {
+    // Arrange: a port that was free a moment ago.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/api/v1");
+    // Act
+    let output = conformance(&[
+        "--api",
+        "status",
+        "--base-url",
+        &url,
+        "--token",
+        "bkn_live_x",
+    ])
+    .output()
+    .expect("the binary runs");
+    // Assert
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
+    let last = stderr.lines().last().expect("a reason");
+    assert!(
+        last.starts_with("error: cannot reach http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty());
+}
+
+#[test]
+fn exits_2_for_usage_errors() {
+    let cases: [&[&str]; 4] = [
+        &["--base-url", "http://127.0.0.1:1/api/v1", "--token", "t"],
+        &["--api", "status", "--base-url", "http://127.0.0.1:1/api/v1"],
+        &[
+            "--api",
+            "nope",
+            "--base-url",
+            "http://127.0.0.1:1/api/v1",
+            "--token",
+            "t",
+        ],
+        &["--api", "panel", "--base-url", "not a url", "--token", "t"],
+    ];
+    for args in cases {
+        let output = conformance(args).output().expect("the binary runs");
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("error"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn exits_2_when_the_token_is_refused() {
+    // Arrange
+    let deployment = Deployment::mock(Api::Status);
+    // Act
+    let output = conformance(&[
+        "--api",
+        "status",
+        "--base-url",
+        &deployment.base_url,
+        "--token",
+        "bkn_live_00000000000000000000000000000000",
+    ])
+    .output()
+    .expect("the binary runs");
+    // Assert
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("was refused"), "{stderr}");
+    assert!(
+        !stderr.contains("00000000000000000000000000000000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn lists_the_check_catalogue_with_provenance() {
+    // Act
+    let output = conformance(&["--list"]).output().expect("the binary runs");
+    // Assert
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0));
+    for check in beacon_conformance::CHECKS {
+        assert!(stdout.contains(check.name), "{} is listed", check.name);
+        for rule in check.rules {
+            assert!(stdout.contains(&format!("{} [{}]", rule.id, rule.provenance)));
+        }
+    }
+}
