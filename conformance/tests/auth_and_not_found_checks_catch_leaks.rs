@@ -4,26 +4,16 @@
 mod common;
 
 use beacon_spec::Api;
-use common::{Deployment, assert_only_new_failure, respond};
+use common::{Deployment, assert_only_new_failure, respond, serve_databases_without_token};
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, Request};
-
-fn without_authorization(request: &Request) -> bool {
-    request.headers.get("authorization").is_none()
-}
 
 #[test]
 fn databases_served_without_a_token_fail_the_auth_check() {
     // Arrange
     let deployment = Deployment::wiremock(Api::Panel);
-    let databases = deployment.fetch("/servers/123/databases");
-    deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers/123/databases"))
-            .and(without_authorization)
-            .respond_with(respond(Api::Panel, 200, databases)),
-    );
+    serve_databases_without_token(&deployment);
     // Act
     let report = deployment.run(&deployment.config());
     // Assert

@@ -6,10 +6,8 @@ mod common;
 use std::process::{Command, Output};
 
 use beacon_spec::Api;
-use common::{Deployment, respond};
+use common::{Deployment, serve_databases_without_token};
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, Request};
 
 fn conformance(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_beacon-conformance"));
@@ -82,13 +80,7 @@ fn exits_0_when_every_check_passes_and_takes_the_token_from_beacon_token() {
 fn exits_1_and_writes_junit_and_json_reports_when_a_check_fails() {
     // Arrange: databases are served without a token.
     let deployment = Deployment::wiremock(Api::Panel);
-    let databases = deployment.fetch("/servers/123/databases");
-    deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers/123/databases"))
-            .and(|r: &Request| r.headers.get("authorization").is_none())
-            .respond_with(respond(Api::Panel, 200, databases)),
-    );
+    serve_databases_without_token(&deployment);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let junit = dir.path().join("junit.xml");
     let json_path = dir.path().join("report.json");

@@ -6,7 +6,7 @@ mod common;
 
 use beacon_spec::Api;
 use beacon_spec::panel::{DatabaseName, PowerAction};
-use common::{Deployment, assert_only_new_failure, bearer, json_body, panel_ok, respond};
+use common::{Deployment, assert_only_new_failure, json_body, panel_ok, respond};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, Request, ResponseTemplate};
@@ -211,10 +211,9 @@ fn commands_missing_from_the_console_fail_the_command_send_check() {
     let deployment = Deployment::wiremock(Api::Panel);
     let console = deployment.fetch("/servers/123/console?lines=100");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path(CONSOLE))
+        deployment
+            .get_with_token(CONSOLE)
             .and(query_param("lines", "100"))
-            .and(bearer(&deployment.token()))
             .respond_with(respond(Api::Panel, 200, console)),
     );
     // Act

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use beacon_conformance::Outcome;
 use beacon_spec::Api;
-use common::{Deployment, accepts_anything, assert_only_new_failure, bearer};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use common::{Deployment, accepts_anything, assert_only_new_failure};
+use wiremock::ResponseTemplate;
 
 #[test]
 fn a_remaining_count_that_does_not_fall_fails_the_countdown_check() {
@@ -21,9 +20,8 @@ fn a_remaining_count_that_does_not_fall_fails_the_countdown_check() {
     let deployment = Deployment::wiremock(Api::Status);
     let pages = deployment.fetch("/pages");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/pages"))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token("/api/v1/pages")
             .and(accepts_anything)
             .respond_with(
                 ResponseTemplate::new(200)
@@ -48,9 +46,8 @@ fn a_remaining_count_that_does_not_fall_fails_the_countdown_check() {
 fn report_the_workspace_window(deployment: &Deployment) {
     let incidents = deployment.fetch("/pages/acme-cloud/incidents");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/pages/acme-cloud/incidents"))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token("/api/v1/pages/acme-cloud/incidents")
             .and(accepts_anything)
             .respond_with(
                 ResponseTemplate::new(200)
@@ -126,22 +123,19 @@ fn a_deployment_that_never_limits_fails_the_probe() {
     let deployment = Deployment::wiremock(Api::Panel);
     let servers = deployment.fetch("/servers");
     let count = Arc::new(AtomicU64::new(0));
-    deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers"))
-            .and(bearer(&deployment.token()))
-            .respond_with(move |_: &wiremock::Request| {
-                let n = count.fetch_add(1, Ordering::SeqCst) + 1;
-                ResponseTemplate::new(200)
-                    .set_body_json(servers.clone())
-                    .insert_header("X-RateLimit-Limit", "180")
-                    .insert_header(
-                        "X-RateLimit-Remaining",
-                        180u64.saturating_sub(n).to_string(),
-                    )
-                    .insert_header("X-RateLimit-Reset", "1")
-            }),
-    );
+    deployment.mount(deployment.get_with_token("/api/v1/servers").respond_with(
+        move |_: &wiremock::Request| {
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            ResponseTemplate::new(200)
+                .set_body_json(servers.clone())
+                .insert_header("X-RateLimit-Limit", "180")
+                .insert_header(
+                    "X-RateLimit-Remaining",
+                    180u64.saturating_sub(n).to_string(),
+                )
+                .insert_header("X-RateLimit-Reset", "1")
+        },
+    ));
     let mut config = deployment.read_only_config();
     config.probe_rate_limit = true;
     config.only = Some(vec!["rate-limit-probe".to_owned()]);
@@ -165,9 +159,8 @@ fn a_429_without_retry_after_fails_the_probe() {
     let pages = deployment.fetch("/pages");
     let count = Arc::new(AtomicU64::new(0));
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/pages"))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token("/api/v1/pages")
             .and(accepts_anything)
             .respond_with(move |_: &wiremock::Request| {
                 let n = count.fetch_add(1, Ordering::SeqCst) + 1;

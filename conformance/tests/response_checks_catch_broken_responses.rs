@@ -5,25 +5,24 @@ mod common;
 
 use beacon_spec::Api;
 use common::{
-    Deployment, accepts_anything, assert_only_new_failure, bearer, rate_headers, respond,
+    Deployment, accepts_anything, assert_only_new_failure, get_without_token, respond,
+    with_rate_headers,
 };
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
 #[test]
 fn a_page_served_as_text_plain_fails_the_content_type_check() {
     // Arrange
     let deployment = Deployment::wiremock(Api::Status);
     let page = deployment.fetch("/pages/acme-cloud");
-    let mut template = ResponseTemplate::new(200).set_body_raw(page.to_string(), "text/plain");
-    for (name, value) in rate_headers(Api::Status) {
-        template = template.insert_header(name, value);
-    }
+    let template = with_rate_headers(
+        Api::Status,
+        ResponseTemplate::new(200).set_body_raw(page.to_string(), "text/plain"),
+    );
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/pages/acme-cloud"))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token("/api/v1/pages/acme-cloud")
             .and(accepts_anything)
             .respond_with(template),
     );
@@ -39,9 +38,8 @@ fn a_success_body_with_both_data_and_error_fails_the_envelope_check() {
     let deployment = Deployment::wiremock(Api::Panel);
     let server = deployment.fetch("/servers/123");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers/123"))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token("/api/v1/servers/123")
             .respond_with(respond(
                 Api::Panel,
                 200,
@@ -59,14 +57,11 @@ fn a_status_error_without_a_code_fails_the_envelope_check_as_an_ours_rule() {
     // Arrange
     let deployment = Deployment::wiremock(Api::Status);
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/pages/acme-cloud/incidents"))
-            .and(|r: &wiremock::Request| r.headers.get("authorization").is_none())
-            .respond_with(respond(
-                Api::Status,
-                401,
-                json!({"error": {"message": "Missing token"}}),
-            )),
+        get_without_token("/api/v1/pages/acme-cloud/incidents").respond_with(respond(
+            Api::Status,
+            401,
+            json!({"error": {"message": "Missing token"}}),
+        )),
     );
     // Act
     let report = deployment.run(&deployment.config());
@@ -81,9 +76,8 @@ fn an_unknown_field_in_a_page_fails_the_schema_check() {
     let mut page = deployment.fetch("/pages/acme-cloud");
     page["data"]["theme"] = json!("dark");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/pages/acme-cloud"))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token("/api/v1/pages/acme-cloud")
             .and(accepts_anything)
             .respond_with(respond(Api::Status, 200, page)),
     );
@@ -100,9 +94,8 @@ fn a_timestamp_that_is_not_rfc_3339_fails_the_schema_check() {
     let mut databases = deployment.fetch("/servers/123/databases");
     databases["data"][0]["createdAt"] = json!("2025-07-01 09:45:00");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers/123/databases"))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token("/api/v1/servers/123/databases")
             .respond_with(respond(Api::Panel, 200, databases)),
     );
     // Act
@@ -122,9 +115,8 @@ fn a_missing_remaining_header_fails_the_rate_limit_headers_check() {
     let deployment = Deployment::wiremock(Api::Panel);
     let server = deployment.fetch("/servers/123");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers/123"))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token("/api/v1/servers/123")
             .respond_with(
                 ResponseTemplate::new(200)
                     .set_body_json(server)
@@ -149,10 +141,9 @@ fn a_limit_other_than_the_documented_one_fails_the_rate_limit_headers_check() {
     let deployment = Deployment::wiremock(Api::Panel);
     let console = deployment.fetch("/servers/123/console");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers/123/console"))
+        deployment
+            .get_with_token("/api/v1/servers/123/console")
             .and(|r: &wiremock::Request| r.url.query().is_none())
-            .and(bearer(&deployment.token()))
             .respond_with(
                 ResponseTemplate::new(200)
                     .set_body_json(console)

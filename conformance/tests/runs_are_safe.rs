@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use beacon_conformance::{Outcome, Token};
 use beacon_spec::Api;
-use common::{Deployment, assert_only_new_failure, bearer, respond};
+use common::{Deployment, assert_only_new_failure, bearer, get_without_token, respond};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -86,9 +86,8 @@ fn a_429_is_waited_out_for_x_ratelimit_reset_and_counted() {
     // Arrange: the first authenticated GET /servers is refused for one second.
     let deployment = Deployment::wiremock(Api::Panel);
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers"))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token("/api/v1/servers")
             .respond_with(
                 ResponseTemplate::new(429)
                     .set_body_json(json!({"success": false, "error": "Rate limit exceeded"}))
@@ -117,14 +116,11 @@ fn the_token_never_appears_in_any_report_even_when_the_server_echoes_it() {
     let deployment = Deployment::wiremock(Api::Panel);
     let secret = deployment.token();
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers/123/databases"))
-            .and(|r: &wiremock::Request| r.headers.get("authorization").is_none())
-            .respond_with(respond(
-                Api::Panel,
-                200,
-                json!({"success": true, "data": []}),
-            )),
+        get_without_token("/api/v1/servers/123/databases").respond_with(respond(
+            Api::Panel,
+            200,
+            json!({"success": true, "data": []}),
+        )),
     );
     deployment.mount(
         Mock::given(method("GET"))

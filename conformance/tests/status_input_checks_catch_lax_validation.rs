@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use beacon_spec::catalog::operation;
 use beacon_spec::{Api, OperationId, SchemaValidator};
-use common::{Deployment, accepts_anything, assert_only_new_failure, bearer, json_body, respond};
+use common::{Deployment, accepts_anything, assert_only_new_failure, json_body, respond};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request};
@@ -45,9 +45,8 @@ fn incidents_served_as_html_fail_the_not_acceptable_check() {
     let deployment = Deployment::wiremock(Api::Status);
     let incidents = deployment.fetch("/pages/acme-cloud/incidents");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path(INCIDENTS))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token(INCIDENTS)
             .and(|r: &Request| !accepts_anything(r))
             .respond_with(respond(Api::Status, 200, incidents)),
     );
@@ -154,9 +153,8 @@ fn created_incidents_missing_from_the_list_fail_the_incident_create_check() {
     let deployment = Deployment::wiremock(Api::Status);
     let incidents = deployment.fetch("/pages/acme-cloud/incidents");
     deployment.mount(
-        Mock::given(method("GET"))
-            .and(path(INCIDENTS))
-            .and(bearer(&deployment.token()))
+        deployment
+            .get_with_token(INCIDENTS)
             .and(accepts_anything)
             .respond_with(respond(Api::Status, 200, incidents)),
     );

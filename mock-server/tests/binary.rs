@@ -227,3 +227,46 @@ fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot bind the status API"));
 }
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish() {
+    let (mut running, lines) = start(&["--only", "panel"]);
+    let panel_url = value_after(&lines, "Beacon Panel API");
+    let token = value_after(&lines, "token (acct_1)");
+    let admin = panel_url.replace("/api/v1", "/__admin/faults");
+    let client = reqwest::blocking::Client::new();
+    let fault = client
+        .post(admin)
+        .body(r#"{"latency_ms": 700, "count": 1}"#)
+        .send()
+        .unwrap();
+    assert_eq!(fault.status(), 201);
+    let in_flight = std::thread::spawn(move || {
+        reqwest::blocking::Client::new()
+            .get(format!("{panel_url}/servers"))
+            .bearer_auth(token)
+            .send()
+            .map(|r| r.status().as_u16())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = running.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(
+        in_flight.join().unwrap().expect("answered before shutdown"),
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running.0.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "did not stop after the request finished"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

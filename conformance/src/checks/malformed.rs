@@ -2,7 +2,7 @@
 
 use beacon_spec::{Operation, OperationId, Rule, rules};
 
-use super::{Access, Ctx, Stop, ensure_rejected, ensure_unchanged, property, snapshot};
+use super::{Access, Ctx, Rejection, Stop, rejects_every, unchanged_after};
 use crate::check::Check;
 use crate::client::Request;
 use crate::report::Finding;
@@ -37,21 +37,25 @@ pub(super) fn run(
         return Err(Stop::skip("the operation takes no body"));
     };
     let params = ctx.params(op, Access::Write)?;
-    let before = snapshot(ctx, op)?;
-    property(
-        ctx,
-        check,
-        op,
-        malformed_json(base.to_string()),
-        |body| {
-            let exchange = ctx.send(
-                &Request::new(op, &params)
+    let rejection = Rejection {
+        status: 400,
+        code,
+        rule,
+        what: "a body that is not JSON",
+    };
+    unchanged_after(ctx, op, rule, out, |out| {
+        rejects_every(
+            ctx,
+            check,
+            op,
+            malformed_json(base.to_string()),
+            |body| {
+                Request::new(op, &params)
                     .header("Content-Type", "application/json")
-                    .body(body.bytes.clone()),
-            )?;
-            ensure_rejected(&exchange, 400, code, rule, "a body that is not JSON")
-        },
-        out,
-    )?;
-    ensure_unchanged(ctx, op, before, rule, out)
+                    .body(body.bytes.clone())
+            },
+            rejection,
+            out,
+        )
+    })
 }

@@ -389,7 +389,7 @@ pub(crate) struct Snapshot {
 
 /// Reads the state a request of `op` could change; `None` when there is no stable state to
 /// compare (a live console writes its own lines).
-pub(crate) fn snapshot(ctx: &Ctx, op: &Operation) -> Result<Option<Snapshot>, Stop> {
+fn snapshot(ctx: &Ctx, op: &Operation) -> Result<Option<Snapshot>, Stop> {
     let (read, pick): (OperationId, fn(Value) -> Value) = match op.id {
         OperationId::CreateIncident => (OperationId::ListIncidents, |body| body["data"].clone()),
         OperationId::PowerServer => {
@@ -428,7 +428,7 @@ pub(crate) fn snapshot(ctx: &Ctx, op: &Operation) -> Result<Option<Snapshot>, St
 }
 
 /// Reads the state again and reports `rule` if it differs from `before`.
-pub(crate) fn ensure_unchanged(
+fn ensure_unchanged(
     ctx: &Ctx,
     op: &Operation,
     before: Option<Snapshot>,
@@ -494,23 +494,119 @@ pub(crate) fn error_message(exchange: &Exchange) -> Option<String> {
     exchange.json()?["error"].as_str().map(str::to_owned)
 }
 
-/// Reports `rule` unless `exchange` has `status` and, on Status, the error `code`.
-pub(crate) fn ensure_rejected(
+/// The `data` of a success body, or `null` when there is none.
+pub(crate) fn data(exchange: &Exchange) -> Value {
+    exchange
+        .json()
+        .map(|b| b["data"].clone())
+        .unwrap_or_default()
+}
+
+/// The first item of the list in the `data` of `exchange` that `matches`, if any.
+pub(crate) fn listed_item(exchange: &Exchange, matches: impl Fn(&Value) -> bool) -> Option<Value> {
+    exchange.json().and_then(|body| {
+        body["data"]
+            .as_array()?
+            .iter()
+            .find(|item| matches(item))
+            .cloned()
+    })
+}
+
+/// Reports `rule` with `message` unless `exchange` has the success status of `op`;
+/// `answer` says what that success carries, e.g. "the console".
+pub(crate) fn ensure_accepted(
     exchange: &Exchange,
-    status: u16,
-    code: Option<&str>,
+    op: &Operation,
     rule: Rule,
-    what: &str,
+    message: impl Into<String>,
+    answer: &str,
 ) -> Result<(), Stop> {
-    let actual_code = error_code(exchange);
-    let code_ok = code.is_none_or(|code| actual_code.as_deref() == Some(code));
-    ensure(exchange.status == status && code_ok, || {
-        let expected = match code {
-            Some(code) => format!("{status} with error code {code}"),
-            None => format!("{status} in the error envelope"),
-        };
-        Finding::new(rule, format!("{what} was not rejected as documented"))
-            .expected(expected)
+    ensure(exchange.status == op.success_status, || {
+        Finding::new(rule, message)
+            .expected(format!("{} with {answer}", op.success_status))
             .exchange(exchange)
     })
+}
+
+/// How a negative input must be answered: with `status` and, on Status, the error `code`;
+/// otherwise `rule` is reported, saying that `what` was not rejected as documented.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rejection {
+    pub(crate) status: u16,
+    pub(crate) code: Option<&'static str>,
+    pub(crate) rule: Rule,
+    pub(crate) what: &'static str,
+}
+
+impl Rejection {
+    /// A Panel rejection: 400 in the error envelope.
+    pub(crate) fn panel(rule: Rule, what: &'static str) -> Self {
+        Self {
+            status: 400,
+            code: None,
+            rule,
+            what,
+        }
+    }
+
+    /// Reports the rule unless `exchange` is rejected as documented.
+    pub(crate) fn ensure(&self, exchange: &Exchange) -> Result<(), Stop> {
+        let status = self.status;
+        let actual_code = error_code(exchange);
+        let code_ok = self
+            .code
+            .is_none_or(|code| actual_code.as_deref() == Some(code));
+        ensure(exchange.status == status && code_ok, || {
+            let expected = match self.code {
+                Some(code) => format!("{status} with error code {code}"),
+                None => format!("{status} in the error envelope"),
+            };
+            Finding::new(
+                self.rule,
+                format!("{} was not rejected as documented", self.what),
+            )
+            .expected(expected)
+            .exchange(exchange)
+        })
+    }
+}
+
+/// Runs a property of `check` on `op` whose every generated input, sent as `request`
+/// builds it, must be rejected as `rejection` says.
+pub(crate) fn rejects_every<S>(
+    ctx: &Ctx,
+    check: &Check,
+    op: &Operation,
+    strategy: S,
+    request: impl Fn(&S::Value) -> Request,
+    rejection: Rejection,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop>
+where
+    S: Strategy,
+    S::Value: fmt::Debug,
+{
+    property(
+        ctx,
+        check,
+        op,
+        strategy,
+        |value| rejection.ensure(&ctx.send(&request(value))?),
+        out,
+    )
+}
+
+/// Reads the state `op` could change, runs `run` (whose requests must all be rejected),
+/// and reports `rule` if the state differs afterwards.
+pub(crate) fn unchanged_after(
+    ctx: &Ctx,
+    op: &Operation,
+    rule: Rule,
+    out: &mut Vec<Finding>,
+    run: impl FnOnce(&mut Vec<Finding>) -> Result<(), Stop>,
+) -> Result<(), Stop> {
+    let before = snapshot(ctx, op)?;
+    run(out)?;
+    ensure_unchanged(ctx, op, before, rule, out)
 }

@@ -9,7 +9,10 @@ use beacon_spec::panel::{DatabaseNaming, PowerAction, ServerId, ServerStatus};
 use beacon_spec::{Operation, OperationId, rules};
 use serde_json::{Value, json};
 
-use super::{Access, Ctx, Stop, ensure, ensure_rejected, ensure_unchanged, property, snapshot};
+use super::{
+    Access, Ctx, Rejection, Stop, data, ensure, ensure_accepted, error_message, listed_item,
+    property, rejects_every, unchanged_after,
+};
 use crate::check::Check;
 use crate::client::{Exchange, Request};
 use crate::report::Finding;
@@ -110,6 +113,23 @@ fn restore(ctx: &Ctx, server: &str, initial: &str) {
     let _ = ensure_status(ctx, server, wanted);
 }
 
+/// Runs `run` with the server first brought to `wanted` (when given), then puts the server
+/// back the way it was found, whatever `run` returned.
+fn restoring_status<T>(
+    ctx: &Ctx,
+    server: &str,
+    wanted: Option<ServerStatus>,
+    run: impl FnOnce() -> Result<T, Stop>,
+) -> Result<T, Stop> {
+    let initial = settled_status(ctx, server)?;
+    if let Some(wanted) = wanted {
+        ensure_status(ctx, server, wanted)?;
+    }
+    let result = run();
+    restore(ctx, server, &initial);
+    result
+}
+
 pub(super) fn console_lines_invalid(
     ctx: &Ctx,
     check: &Check,
@@ -117,21 +137,16 @@ pub(super) fn console_lines_invalid(
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Read)?;
-    property(
+    rejects_every(
         ctx,
         check,
         op,
         invalid_lines(),
-        |lines| {
-            let exchange = ctx.send(&Request::new(op, &params).query(lines.query()))?;
-            ensure_rejected(
-                &exchange,
-                400,
-                None,
-                rules::PANEL_LINES_RANGE,
-                "a lines value that is not an integer in 1..=1000",
-            )
-        },
+        |lines| Request::new(op, &params).query(lines.query()),
+        Rejection::panel(
+            rules::PANEL_LINES_RANGE,
+            "a lines value that is not an integer in 1..=1000",
+        ),
         out,
     )
 }
@@ -160,18 +175,14 @@ pub(super) fn console_lines(
         valid_lines(),
         |&lines| {
             let exchange = ctx.send(&Request::new(op, &params).query(format!("lines={lines}")))?;
-            ensure(exchange.status == op.success_status, || {
-                Finding::new(
-                    rules::PANEL_LINES_RANGE,
-                    format!("lines={lines} was refused"),
-                )
-                .expected(format!("{} with the console", op.success_status))
-                .exchange(&exchange)
-            })?;
-            let data = exchange
-                .json()
-                .map(|b| b["data"].clone())
-                .unwrap_or_default();
+            ensure_accepted(
+                &exchange,
+                op,
+                rules::PANEL_LINES_RANGE,
+                format!("lines={lines} was refused"),
+                "the console",
+            )?;
+            let data = data(&exchange);
             let logs = data["logs"].as_array().cloned().unwrap_or_default();
             let Some(total) = data["totalLines"].as_u64() else {
                 return Ok(()); // The schema check reports a missing totalLines.
@@ -213,25 +224,21 @@ pub(super) fn power_invalid(
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Write)?;
-    let before = snapshot(ctx, op)?;
-    property(
-        ctx,
-        check,
-        op,
-        invalid_power(),
-        |bad| {
-            let exchange = ctx.send(&Request::new(op, &params).json(&bad.body()))?;
-            ensure_rejected(
-                &exchange,
-                400,
-                None,
-                rules::PANEL_INVALID_ACTION,
-                "a power request with an invalid action",
-            )
-        },
-        out,
-    )?;
-    ensure_unchanged(ctx, op, before, rules::PANEL_INVALID_ACTION, out)
+    let rejection = Rejection::panel(
+        rules::PANEL_INVALID_ACTION,
+        "a power request with an invalid action",
+    );
+    unchanged_after(ctx, op, rejection.rule, out, |out| {
+        rejects_every(
+            ctx,
+            check,
+            op,
+            invalid_power(),
+            |bad| Request::new(op, &params).json(&bad.body()),
+            rejection,
+            out,
+        )
+    })
 }
 
 pub(super) fn power_sequence(
@@ -242,48 +249,42 @@ pub(super) fn power_sequence(
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Write)?;
     let server = params[0].1.clone();
-    let initial = settled_status(ctx, &server)?;
-    let result = property(
-        ctx,
-        check,
-        op,
-        power_sequences(),
-        |actions| {
-            for action in actions {
-                let exchange = power(ctx, &server, *action)?;
-                ensure(exchange.status == op.success_status, || {
-                    Finding::new(
+    restoring_status(ctx, &server, None, || {
+        property(
+            ctx,
+            check,
+            op,
+            power_sequences(),
+            |actions| {
+                for action in actions {
+                    let exchange = power(ctx, &server, *action)?;
+                    ensure_accepted(
+                        &exchange,
+                        op,
                         rules::PANEL_INVALID_ACTION,
                         format!("the valid action {} was refused", action.as_str()),
+                        &format!("\"Server {} initiated\"", action.as_str()),
+                    )?;
+                }
+                let Some(last) = actions.last() else {
+                    return Ok(());
+                };
+                let wanted = status_name(last.resulting_status());
+                let (status, read) = settled(ctx, &server)?;
+                ensure(status == wanted, || {
+                    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+                    Finding::new(
+                        rules::PANEL_POWER_EFFECT,
+                        format!("after {} the server reads {status}", names.join(", ")),
                     )
-                    .expected(format!(
-                        "{} with \"Server {} initiated\"",
-                        op.success_status,
-                        action.as_str()
-                    ))
-                    .exchange(&exchange)
-                })?;
-            }
-            let Some(last) = actions.last() else {
-                return Ok(());
-            };
-            let wanted = status_name(last.resulting_status());
-            let (status, read) = settled(ctx, &server)?;
-            ensure(status == wanted, || {
-                let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
-                Finding::new(
-                    rules::PANEL_POWER_EFFECT,
-                    format!("after {} the server reads {status}", names.join(", ")),
-                )
-                .expected(format!("status {wanted}"))
-                .actual(format!("status {status}"))
-                .exchange(&read)
-            })
-        },
-        out,
-    );
-    restore(ctx, &server, &initial);
-    result
+                    .expected(format!("status {wanted}"))
+                    .actual(format!("status {status}"))
+                    .exchange(&read)
+                })
+            },
+            out,
+        )
+    })
 }
 
 pub(super) fn command_invalid(
@@ -294,27 +295,20 @@ pub(super) fn command_invalid(
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Write)?;
     let server = params[0].1.clone();
-    let initial = settled_status(ctx, &server)?;
-    ensure_status(ctx, &server, ServerStatus::Running)?;
-    let result = property(
-        ctx,
-        check,
-        op,
-        invalid_command(),
-        |bad| {
-            let exchange = ctx.send(&Request::new(op, &params).json(&bad.body()))?;
-            ensure_rejected(
-                &exchange,
-                400,
-                None,
+    restoring_status(ctx, &server, Some(ServerStatus::Running), || {
+        rejects_every(
+            ctx,
+            check,
+            op,
+            invalid_command(),
+            |bad| Request::new(op, &params).json(&bad.body()),
+            Rejection::panel(
                 rules::PANEL_EMPTY_COMMAND,
                 "a missing or empty console command",
-            )
-        },
-        out,
-    );
-    restore(ctx, &server, &initial);
-    result
+            ),
+            out,
+        )
+    })
 }
 
 pub(super) fn command_send(
@@ -325,51 +319,45 @@ pub(super) fn command_send(
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Write)?;
     let server = params[0].1.clone();
-    let initial = settled_status(ctx, &server)?;
-    ensure_status(ctx, &server, ServerStatus::Running)?;
     let console = operation(OperationId::GetConsole);
-    let result = property(
-        ctx,
-        check,
-        op,
-        valid_command(),
-        |generated| {
-            // A unique last argument, so that an earlier line cannot pass for this one.
-            let command = format!("{generated} bc{}", ctx.unique());
-            let exchange =
-                ctx.send(&Request::new(op, &params).json(&json!({"command": command})))?;
-            ensure(exchange.status == op.success_status, || {
-                Finding::new(
+    restoring_status(ctx, &server, Some(ServerStatus::Running), || {
+        property(
+            ctx,
+            check,
+            op,
+            valid_command(),
+            |generated| {
+                // A unique last argument, so that an earlier line cannot pass for this one.
+                let command = format!("{generated} bc{}", ctx.unique());
+                let exchange =
+                    ctx.send(&Request::new(op, &params).json(&json!({"command": command})))?;
+                ensure_accepted(
+                    &exchange,
+                    op,
                     rules::PANEL_EMPTY_COMMAND,
                     "a non-empty command to a running server was refused",
-                )
-                .expected(format!(
-                    "{} with \"Command sent successfully\"",
-                    op.success_status
-                ))
-                .exchange(&exchange)
-            })?;
-            let read =
-                ctx.send(&Request::new(console, &params).query(format!("lines={CONSOLE_TAIL}")))?;
-            let logged = read.json().is_some_and(|body| {
-                body["data"]["logs"].as_array().is_some_and(|logs| {
-                    logs.iter()
-                        .any(|e| e["message"].as_str().is_some_and(|m| m.contains(&command)))
+                    "\"Command sent successfully\"",
+                )?;
+                let read = ctx
+                    .send(&Request::new(console, &params).query(format!("lines={CONSOLE_TAIL}")))?;
+                let logged = read.json().is_some_and(|body| {
+                    body["data"]["logs"].as_array().is_some_and(|logs| {
+                        logs.iter()
+                            .any(|e| e["message"].as_str().is_some_and(|m| m.contains(&command)))
+                    })
+                });
+                ensure(logged, || {
+                    Finding::new(
+                        rules::PANEL_COMMAND_LOGGED,
+                        format!("the command {command:?} is not in the console afterwards"),
+                    )
+                    .expected(format!("a log entry containing {command:?}"))
+                    .exchange(&read)
                 })
-            });
-            ensure(logged, || {
-                Finding::new(
-                    rules::PANEL_COMMAND_LOGGED,
-                    format!("the command {command:?} is not in the console afterwards"),
-                )
-                .expected(format!("a log entry containing {command:?}"))
-                .exchange(&read)
-            })
-        },
-        out,
-    );
-    restore(ctx, &server, &initial);
-    result
+            },
+            out,
+        )
+    })
 }
 
 pub(super) fn command_stopped(
@@ -379,14 +367,10 @@ pub(super) fn command_stopped(
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Write)?;
     let server = params[0].1.clone();
-    let initial = settled_status(ctx, &server)?;
-    ensure_status(ctx, &server, ServerStatus::Stopped)?;
-    let exchange = ctx.send(&Request::new(op, &params).json(&json!({"command": "help"})));
-    restore(ctx, &server, &initial);
-    let exchange = exchange?;
-    let message = exchange
-        .json()
-        .and_then(|body| body["error"].as_str().map(str::to_owned));
+    let exchange = restoring_status(ctx, &server, Some(ServerStatus::Stopped), || {
+        ctx.send(&Request::new(op, &params).json(&json!({"command": "help"})))
+    })?;
+    let message = error_message(&exchange);
     if exchange.status != 400 || message.as_deref() != Some("Server is not running") {
         out.push(
             Finding::new(
@@ -407,25 +391,18 @@ pub(super) fn database_name_invalid(
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Write)?;
-    let before = snapshot(ctx, op)?;
-    property(
-        ctx,
-        check,
-        op,
-        invalid_database_name(),
-        |bad| {
-            let exchange = ctx.send(&Request::new(op, &params).json(&bad.body()))?;
-            ensure_rejected(
-                &exchange,
-                400,
-                None,
-                rules::PANEL_DATABASE_NAME,
-                "an invalid database name",
-            )
-        },
-        out,
-    )?;
-    ensure_unchanged(ctx, op, before, rules::PANEL_DATABASE_NAME, out)
+    let rejection = Rejection::panel(rules::PANEL_DATABASE_NAME, "an invalid database name");
+    unchanged_after(ctx, op, rejection.rule, out, |out| {
+        rejects_every(
+            ctx,
+            check,
+            op,
+            invalid_database_name(),
+            |bad| Request::new(op, &params).json(&bad.body()),
+            rejection,
+            out,
+        )
+    })
 }
 
 /// How a created database breaks the naming rule, one entry per field.
@@ -478,19 +455,15 @@ pub(super) fn database_create(
         |generated| {
             let name = format!("{generated}_{}", ctx.unique());
             let exchange = ctx.send(&Request::new(op, &params).json(&json!({"name": name})))?;
-            ensure(exchange.status == op.success_status, || {
-                Finding::new(
-                    rules::PANEL_DATABASE_NAME,
-                    format!("the valid database name {name:?} was refused"),
-                )
-                .expected(format!("{} with the database", op.success_status))
-                .exchange(&exchange)
-            })?;
+            ensure_accepted(
+                &exchange,
+                op,
+                rules::PANEL_DATABASE_NAME,
+                format!("the valid database name {name:?} was refused"),
+                "the database",
+            )?;
             *last_created.borrow_mut() = Some(name.clone());
-            let created = exchange
-                .json()
-                .map(|b| b["data"].clone())
-                .unwrap_or_default();
+            let created = data(&exchange);
             let naming = DatabaseNaming::new(&server, &name);
             let problems = naming_problems(&created, &naming);
             ensure(problems.is_empty(), || {
@@ -505,13 +478,7 @@ pub(super) fn database_create(
                 .exchange(&exchange)
             })?;
             let listed = ctx.send(&Request::new(list, &params))?;
-            let item = listed.json().and_then(|body| {
-                body["data"]
-                    .as_array()?
-                    .iter()
-                    .find(|d| d["id"].as_str() == Some(naming.id.as_str()))
-                    .cloned()
-            });
+            let item = listed_item(&listed, |d| d["id"].as_str() == Some(naming.id.as_str()));
             ensure(
                 item.as_ref().is_some_and(|d| d.get("password").is_none()),
                 || {
@@ -529,13 +496,11 @@ pub(super) fn database_create(
     )?;
     if let Some(name) = last_created.into_inner() {
         let exchange = ctx.send(&Request::new(op, &params).json(&json!({"name": name})))?;
-        if let Err(Stop::Finding(finding)) = ensure_rejected(
-            &exchange,
-            400,
-            None,
+        let rejection = Rejection::panel(
             rules::PANEL_DATABASE_DUPLICATE,
             "a second database with the same name",
-        ) {
+        );
+        if let Err(Stop::Finding(finding)) = rejection.ensure(&exchange) {
             out.push(*finding);
         }
     }

@@ -13,14 +13,16 @@ use crate::report::Finding;
 /// Consecutive requests the countdown check sends.
 const COUNTDOWN_REQUESTS: usize = 4;
 
-fn limits_rule(api: Api) -> Rule {
+/// The rule a wrong limit or 429 breaks on `api`.
+pub(super) fn limits_rule(api: Api) -> Rule {
     match api {
         Api::Status => rules::STATUS_RATE_LIMITS,
         Api::Panel => rules::PANEL_RATE_LIMIT,
     }
 }
 
-fn headers_rule(api: Api) -> Rule {
+/// The rule missing or malformed rate-limit headers break on `api`.
+pub(super) fn headers_rule(api: Api) -> Rule {
     match api {
         Api::Status => rules::STATUS_RATE_HEADERS,
         Api::Panel => rules::PANEL_RATE_HEADERS,

@@ -8,6 +8,7 @@ use beacon_spec::rate_limit::{RateLimitPolicy, RateScope};
 use beacon_spec::{Api, Operation, Rule, SchemaValidator, WireType, rules};
 use serde_json::Value;
 
+use super::rate_limit::{headers_rule, limits_rule};
 use super::{Ctx, Stop};
 use crate::client::Exchange;
 use crate::report::Finding;
@@ -44,6 +45,20 @@ impl PerRule {
         }
     }
 
+    /// Records what `inspect` finds in each of `exchanges` into `out`, one finding per rule.
+    fn collect(
+        exchanges: &[Exchange],
+        out: &mut Vec<Finding>,
+        mut inspect: impl FnMut(&Exchange, &mut Self),
+    ) -> Result<(), Stop> {
+        let mut found = Self::default();
+        for exchange in exchanges {
+            inspect(exchange, &mut found);
+        }
+        found.finish(exchanges.len(), out);
+        Ok(())
+    }
+
     fn finish(self, total: usize, out: &mut Vec<Finding>) {
         for (mut finding, count) in self.found {
             if count > 1 {
@@ -60,8 +75,7 @@ pub(super) fn content_type(
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let exchanges = observed(ctx, op)?;
-    let mut found = PerRule::default();
-    for exchange in &exchanges {
+    PerRule::collect(&exchanges, out, |exchange, found| {
         let header = exchange.header("content-type");
         let is_json = header.is_some_and(|ct| {
             ct.split(';')
@@ -79,9 +93,7 @@ pub(super) fn content_type(
                 .exchange(exchange),
             );
         }
-    }
-    found.finish(exchanges.len(), out);
-    Ok(())
+    })
 }
 
 /// What is wrong with the envelope of `exchange`, as a finding, if anything.
@@ -89,34 +101,21 @@ fn envelope_problem(api: Api, exchange: &Exchange) -> Option<Finding> {
     let success = exchange.is_success();
     let body = exchange.json();
     let object = body.as_ref().and_then(Value::as_object);
-    let problem: Option<(Rule, String, &str)> = match (api, success) {
-        (Api::Status, true) => {
-            let expected = "{\"data\": ...} and nothing else";
+    let (rule, expected, problem): (Rule, &str, Option<String>) = match (api, success) {
+        (Api::Status, true) => (
+            rules::STATUS_ENVELOPE,
+            "{\"data\": ...} and nothing else",
             match object {
-                None => Some((
-                    rules::STATUS_ENVELOPE,
-                    "the success body is not a JSON object".into(),
-                    expected,
-                )),
-                Some(o) if !o.contains_key("data") => Some((
-                    rules::STATUS_ENVELOPE,
-                    "the success body has no data".into(),
-                    expected,
-                )),
+                None => Some("the success body is not a JSON object".into()),
+                Some(o) if !o.contains_key("data") => Some("the success body has no data".into()),
                 Some(o) if o.len() > 1 => {
                     let extra: Vec<&String> = o.keys().filter(|k| *k != "data").collect();
-                    Some((
-                        rules::STATUS_ENVELOPE,
-                        format!("the success body has more than data: {extra:?}"),
-                        expected,
-                    ))
+                    Some(format!("the success body has more than data: {extra:?}"))
                 }
                 Some(_) => None,
-            }
-        }
+            },
+        ),
         (Api::Status, false) => {
-            let expected =
-                "{\"error\": {\"code\": \"<snake_case>\", \"message\": \"...\"}} and no data";
             let code_ok = |e: &serde_json::Map<String, Value>| {
                 e.get("code").and_then(Value::as_str).is_some_and(|code| {
                     code.starts_with(|c: char| c.is_ascii_lowercase())
@@ -125,91 +124,59 @@ fn envelope_problem(api: Api, exchange: &Exchange) -> Option<Finding> {
                             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                 })
             };
-            match object {
-                None => Some((
-                    rules::STATUS_ERROR_SHAPE,
-                    "the error body is not a JSON object".into(),
-                    expected,
-                )),
-                Some(o) if o.contains_key("data") => Some((
-                    rules::STATUS_ERROR_SHAPE,
-                    "the error body has data".into(),
-                    expected,
-                )),
-                Some(o) => match o.get("error").and_then(Value::as_object) {
-                    None => Some((
-                        rules::STATUS_ERROR_SHAPE,
-                        "the error body has no error object".into(),
-                        expected,
-                    )),
-                    Some(e) if !code_ok(e) => Some((
-                        rules::STATUS_ERROR_SHAPE,
-                        "the error object has no snake_case code".into(),
-                        expected,
-                    )),
-                    Some(e) if !e.get("message").is_some_and(Value::is_string) => Some((
-                        rules::STATUS_ERROR_SHAPE,
-                        "the error object has no message".into(),
-                        expected,
-                    )),
-                    Some(_) => None,
+            (
+                rules::STATUS_ERROR_SHAPE,
+                "{\"error\": {\"code\": \"<snake_case>\", \"message\": \"...\"}} and no data",
+                match object {
+                    None => Some("the error body is not a JSON object".into()),
+                    Some(o) if o.contains_key("data") => Some("the error body has data".into()),
+                    Some(o) => match o.get("error").and_then(Value::as_object) {
+                        None => Some("the error body has no error object".into()),
+                        Some(e) if !code_ok(e) => {
+                            Some("the error object has no snake_case code".into())
+                        }
+                        Some(e) if !e.get("message").is_some_and(Value::is_string) => {
+                            Some("the error object has no message".into())
+                        }
+                        Some(_) => None,
+                    },
                 },
-            }
+            )
         }
-        (Api::Panel, true) => {
-            let expected = "{\"success\": true, \"data\": ...} without error";
+        (Api::Panel, true) => (
+            rules::PANEL_ENVELOPE,
+            "{\"success\": true, \"data\": ...} without error",
             match object {
-                None => Some((
-                    rules::PANEL_ENVELOPE,
-                    "the success body is not a JSON object".into(),
-                    expected,
-                )),
-                Some(o) if o.get("success") != Some(&Value::Bool(true)) => Some((
-                    rules::PANEL_ENVELOPE,
-                    "a success response lacks \"success\": true".into(),
-                    expected,
-                )),
-                Some(o) if !o.contains_key("data") => Some((
-                    rules::PANEL_ENVELOPE,
-                    "the success body has no data".into(),
-                    expected,
-                )),
-                Some(o) if o.contains_key("error") => Some((
-                    rules::PANEL_ENVELOPE,
-                    "the success body has both data and error".into(),
-                    expected,
-                )),
+                None => Some("the success body is not a JSON object".into()),
+                Some(o) if o.get("success") != Some(&Value::Bool(true)) => {
+                    Some("a success response lacks \"success\": true".into())
+                }
+                Some(o) if !o.contains_key("data") => Some("the success body has no data".into()),
+                Some(o) if o.contains_key("error") => {
+                    Some("the success body has both data and error".into())
+                }
                 Some(_) => None,
-            }
-        }
-        (Api::Panel, false) => {
-            let expected = "{\"success\": false, \"error\": \"<message>\"} without data";
+            },
+        ),
+        (Api::Panel, false) => (
+            rules::PANEL_ENVELOPE,
+            "{\"success\": false, \"error\": \"<message>\"} without data",
             match object {
-                None => Some((
-                    rules::PANEL_ENVELOPE,
-                    "the error body is not a JSON object".into(),
-                    expected,
-                )),
-                Some(o) if o.get("success") != Some(&Value::Bool(false)) => Some((
-                    rules::PANEL_ENVELOPE,
-                    "an error response lacks \"success\": false".into(),
-                    expected,
-                )),
-                Some(o) if !o.get("error").is_some_and(Value::is_string) => Some((
-                    rules::PANEL_ENVELOPE,
-                    "the error body has no error message".into(),
-                    expected,
-                )),
-                Some(o) if o.contains_key("data") => Some((
-                    rules::PANEL_ENVELOPE,
-                    "the error body has both data and error".into(),
-                    expected,
-                )),
+                None => Some("the error body is not a JSON object".into()),
+                Some(o) if o.get("success") != Some(&Value::Bool(false)) => {
+                    Some("an error response lacks \"success\": false".into())
+                }
+                Some(o) if !o.get("error").is_some_and(Value::is_string) => {
+                    Some("the error body has no error message".into())
+                }
+                Some(o) if o.contains_key("data") => {
+                    Some("the error body has both data and error".into())
+                }
                 Some(_) => None,
-            }
-        }
+            },
+        ),
     };
-    problem.map(|(rule, message, expected)| {
+    problem.map(|message| {
         Finding::new(rule, format!("{} ({})", message, exchange.status))
             .expected(expected)
             .exchange(exchange)
@@ -222,14 +189,11 @@ pub(super) fn envelope(
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let exchanges = observed(ctx, op)?;
-    let mut found = PerRule::default();
-    for exchange in &exchanges {
+    PerRule::collect(&exchanges, out, |exchange, found| {
         if let Some(finding) = envelope_problem(ctx.api(), exchange) {
             found.add(finding);
         }
-    }
-    found.finish(exchanges.len(), out);
-    Ok(())
+    })
 }
 
 thread_local! {
@@ -255,15 +219,14 @@ pub(super) fn schema(
 ) -> Result<(), Stop> {
     let exchanges = observed(ctx, op)?;
     let api = ctx.api();
-    let mut found = PerRule::default();
-    for exchange in &exchanges {
+    PerRule::collect(&exchanges, out, |exchange, found| {
         // A broken envelope is the envelope check's to report; the schema check judges
         // only bodies whose envelope is sound.
         if envelope_problem(api, exchange).is_some() {
-            continue;
+            return;
         }
         let Some(body) = exchange.json() else {
-            continue;
+            return;
         };
         let (wire_type, rule) = if exchange.is_success() {
             (op.response, rules::RESPONSE_SCHEMA)
@@ -291,9 +254,7 @@ pub(super) fn schema(
                 .exchange(exchange),
             );
         }
-    }
-    found.finish(exchanges.len(), out);
-    Ok(())
+    })
 }
 
 /// Parses an integer rate-limit header; `Err` says what is wrong with it.
@@ -323,14 +284,10 @@ pub(super) fn rate_limit_headers(
             "no authenticated response of this operation was observed",
         ));
     }
-    let (headers_rule, limits_rule) = match api {
-        Api::Status => (rules::STATUS_RATE_HEADERS, rules::STATUS_RATE_LIMITS),
-        Api::Panel => (rules::PANEL_RATE_HEADERS, rules::PANEL_RATE_LIMIT),
-    };
+    let (headers_rule, limits_rule) = (headers_rule(api), limits_rule(api));
     let binding = policy.tightest_limit();
     let period = policy.period_secs();
-    let mut found = PerRule::default();
-    for exchange in &exchanges {
+    PerRule::collect(&exchanges, out, |exchange, found| {
         let mut headers = Vec::new();
         let limit = integer_header(exchange, policy.limit_header).map_err(|e| headers.push(e));
         let remaining =
@@ -426,9 +383,7 @@ pub(super) fn rate_limit_headers(
                 }
             }
         }
-    }
-    found.finish(exchanges.len(), out);
-    Ok(())
+    })
 }
 
 /// Whether a `limit` of a wider window can be the binding one: only when it has fewer

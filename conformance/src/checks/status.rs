@@ -6,7 +6,10 @@ use beacon_spec::status::IncidentStatus;
 use beacon_spec::{Operation, OperationId, rules};
 use serde_json::{Value, json};
 
-use super::{Access, Ctx, Stop, ensure, ensure_rejected, ensure_unchanged, property, snapshot};
+use super::{
+    Access, Ctx, Rejection, Stop, data, ensure, ensure_accepted, listed_item, property,
+    rejects_every, unchanged_after,
+};
 use crate::check::Check;
 use crate::client::Request;
 use crate::report::Finding;
@@ -22,20 +25,17 @@ pub(super) fn not_acceptable(
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Read)?;
-    property(
+    rejects_every(
         ctx,
         check,
         op,
         non_json_accept(),
-        |accept| {
-            let exchange = ctx.send(&Request::new(op, &params).header("Accept", accept.clone()))?;
-            ensure_rejected(
-                &exchange,
-                406,
-                Some("not_acceptable"),
-                rules::STATUS_NOT_ACCEPTABLE,
-                "a request that does not accept JSON",
-            )
+        |accept| Request::new(op, &params).header("Accept", accept.clone()),
+        Rejection {
+            status: 406,
+            code: Some("not_acceptable"),
+            rule: rules::STATUS_NOT_ACCEPTABLE,
+            what: "a request that does not accept JSON",
         },
         out,
     )
@@ -52,29 +52,29 @@ pub(super) fn unsupported_media_type(
         .to_string()
         .into_bytes();
     let params = ctx.params(op, Access::Write)?;
-    let before = snapshot(ctx, op)?;
-    property(
-        ctx,
-        check,
-        op,
-        non_json_content_type(),
-        |content_type| {
-            let mut request = Request::new(op, &params).body(body.clone());
-            if let Some(content_type) = content_type {
-                request = request.header("Content-Type", content_type.clone());
-            }
-            let exchange = ctx.send(&request)?;
-            ensure_rejected(
-                &exchange,
-                415,
-                Some("unsupported_media_type"),
-                rules::STATUS_UNSUPPORTED_MEDIA_TYPE,
-                "a body sent without Content-Type: application/json",
-            )
-        },
-        out,
-    )?;
-    ensure_unchanged(ctx, op, before, rules::STATUS_UNSUPPORTED_MEDIA_TYPE, out)
+    let rejection = Rejection {
+        status: 415,
+        code: Some("unsupported_media_type"),
+        rule: rules::STATUS_UNSUPPORTED_MEDIA_TYPE,
+        what: "a body sent without Content-Type: application/json",
+    };
+    unchanged_after(ctx, op, rejection.rule, out, |out| {
+        rejects_every(
+            ctx,
+            check,
+            op,
+            non_json_content_type(),
+            |content_type| {
+                let request = Request::new(op, &params).body(body.clone());
+                match content_type {
+                    Some(content_type) => request.header("Content-Type", content_type.clone()),
+                    None => request,
+                }
+            },
+            rejection,
+            out,
+        )
+    })
 }
 
 pub(super) fn incident_invalid(
@@ -84,40 +84,40 @@ pub(super) fn incident_invalid(
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Write)?;
-    let before = snapshot(ctx, op)?;
-    property(
-        ctx,
-        check,
-        op,
-        invalid_incident(),
-        |incident| {
-            let exchange = ctx.send(&Request::new(op, &params).json(&incident.body()))?;
-            ensure_rejected(
-                &exchange,
-                422,
-                Some("validation_failed"),
-                rules::STATUS_VALIDATION,
-                "an incident that breaks the schema",
-            )?;
-            let Some(field) = incident.field() else {
-                return Ok(());
-            };
-            let message = exchange
-                .json()
-                .and_then(|body| body["error"]["message"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            ensure(message.contains(field), || {
-                Finding::new(
-                    rules::STATUS_VALIDATION,
-                    format!("the validation message does not name the field {field}"),
-                )
-                .expected(format!("a message naming {field}"))
-                .exchange(&exchange)
-            })
-        },
-        out,
-    )?;
-    ensure_unchanged(ctx, op, before, rules::STATUS_VALIDATION, out)
+    let rejection = Rejection {
+        status: 422,
+        code: Some("validation_failed"),
+        rule: rules::STATUS_VALIDATION,
+        what: "an incident that breaks the schema",
+    };
+    unchanged_after(ctx, op, rejection.rule, out, |out| {
+        property(
+            ctx,
+            check,
+            op,
+            invalid_incident(),
+            |incident| {
+                let exchange = ctx.send(&Request::new(op, &params).json(&incident.body()))?;
+                rejection.ensure(&exchange)?;
+                let Some(field) = incident.field() else {
+                    return Ok(());
+                };
+                let message = exchange
+                    .json()
+                    .and_then(|body| body["error"]["message"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                ensure(message.contains(field), || {
+                    Finding::new(
+                        rules::STATUS_VALIDATION,
+                        format!("the validation message does not name the field {field}"),
+                    )
+                    .expected(format!("a message naming {field}"))
+                    .exchange(&exchange)
+                })
+            },
+            out,
+        )
+    })
 }
 
 /// The fields an incident created from `input` on page `page_id` must have.
@@ -177,16 +177,15 @@ pub(super) fn incident_create(
         valid_incident(),
         |incident| {
             let exchange = ctx.send(&Request::new(op, &params).json(&incident.body()))?;
-            ensure(exchange.status == op.success_status, || {
-                Finding::new(rules::STATUS_VALIDATION, "a valid incident was not created")
-                    .expected(format!("{} with the incident", op.success_status))
-                    .exchange(&exchange)
-            })?;
+            ensure_accepted(
+                &exchange,
+                op,
+                rules::STATUS_VALIDATION,
+                "a valid incident was not created",
+                "the incident",
+            )?;
             let expected = expected_incident(incident, &page_id);
-            let created = exchange
-                .json()
-                .map(|b| b["data"].clone())
-                .unwrap_or_default();
+            let created = data(&exchange);
             let wrong = differences(&created, &expected);
             ensure(wrong.is_empty(), || {
                 Finding::new(
@@ -200,13 +199,7 @@ pub(super) fn incident_create(
                 .exchange(&exchange)
             })?;
             let listed = ctx.send(&Request::new(list, &params))?;
-            let found = listed.json().and_then(|body| {
-                body["data"]
-                    .as_array()?
-                    .iter()
-                    .find(|i| i["id"] == created["id"])
-                    .cloned()
-            });
+            let found = listed_item(&listed, |i| i["id"] == created["id"]);
             ensure(
                 found
                     .as_ref()

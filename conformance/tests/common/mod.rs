@@ -11,7 +11,8 @@ use beacon_mock::{MockConfig, MockTokens};
 use beacon_spec::Api;
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
-use wiremock::{Mock, Request, ResponseTemplate};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockBuilder, Request, ResponseTemplate};
 
 /// The rate-limit window of every test deployment: short, so that waits stay short.
 pub const WINDOW: Duration = Duration::from_secs(2);
@@ -150,6 +151,14 @@ impl Deployment {
         config
     }
 
+    /// Matches GETs of `full_path` (e.g. `/api/v1/pages`) that carry this deployment's token,
+    /// to mount an override on.
+    pub fn get_with_token(&self, full_path: &str) -> MockBuilder {
+        Mock::given(method("GET"))
+            .and(path(full_path))
+            .and(bearer(&self.token()))
+    }
+
     /// Runs `config` against this deployment.
     pub fn run(&self, config: &Config) -> Report {
         beacon_conformance::run(config).expect("the run reaches the deployment")
@@ -275,13 +284,17 @@ pub fn rate_headers(api: Api) -> Vec<(&'static str, &'static str)> {
     }
 }
 
-/// A JSON response of `api` with `status`, `body` and plausible rate-limit headers.
-pub fn respond(api: Api, status: u16, body: Value) -> ResponseTemplate {
-    let mut template = ResponseTemplate::new(status).set_body_json(body);
+/// `template` with the plausible rate-limit headers of `api` added.
+pub fn with_rate_headers(api: Api, mut template: ResponseTemplate) -> ResponseTemplate {
     for (name, value) in rate_headers(api) {
         template = template.insert_header(name, value);
     }
     template
+}
+
+/// A JSON response of `api` with `status`, `body` and plausible rate-limit headers.
+pub fn respond(api: Api, status: u16, body: Value) -> ResponseTemplate {
+    with_rate_headers(api, ResponseTemplate::new(status).set_body_json(body))
 }
 
 /// Matches requests that carry `token` as their Bearer token.
@@ -293,6 +306,31 @@ pub fn bearer(token: &str) -> impl Fn(&Request) -> bool + Send + Sync + 'static 
             .get("authorization")
             .is_some_and(|v| v.as_bytes() == expected.as_bytes())
     }
+}
+
+/// Matches requests without an Authorization header.
+pub fn without_authorization(request: &Request) -> bool {
+    request.headers.get("authorization").is_none()
+}
+
+/// Matches GETs of `full_path` (e.g. `/api/v1/pages`) that carry no token.
+pub fn get_without_token(full_path: &str) -> MockBuilder {
+    Mock::given(method("GET"))
+        .and(path(full_path))
+        .and(without_authorization)
+}
+
+/// Mounts a fault of a Panel deployment: `GET /servers/123/databases` answers the real list
+/// to a request without a token.
+pub fn serve_databases_without_token(deployment: &Deployment) {
+    let databases = deployment.fetch("/servers/123/databases");
+    deployment.mount(
+        get_without_token("/api/v1/servers/123/databases").respond_with(respond(
+            Api::Panel,
+            200,
+            databases,
+        )),
+    );
 }
 
 /// Matches requests whose Accept header allows anything (the client's default).
