@@ -29,9 +29,18 @@ pub(crate) struct JournalEntry {
     pub(crate) method: String,
     pub(crate) path: String,
     pub(crate) status: u16,
-    pub(crate) at: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub(crate) at: std::time::SystemTime,
     pub(crate) latency_us: u64,
     pub(crate) token: Option<String>,
+}
+
+/// Journal times are formatted when the journal is read, not on the request path.
+fn rfc3339<S: serde::Serializer>(
+    at: &std::time::SystemTime,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_rfc3339_millis(*at))
 }
 
 /// The most recent requests of one API.

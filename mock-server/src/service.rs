@@ -17,6 +17,7 @@ use http::{HeaderValue, Request, Response, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::MockConfig;
 use crate::admin::{Faults, Journal, JournalEntry};
 use crate::auth::{self, AuthFailure, Redacted, TokenStore};
 use crate::error::{ApiError, json_response};
@@ -25,7 +26,6 @@ use crate::panel_api::{self, PanelState};
 use crate::rate_limit::{RateDecision, RateKey, RateLimiter};
 use crate::read_cache::ReadCache;
 use crate::status_api::{self, StatusState};
-use crate::{MockConfig, clock};
 
 /// Path prefix of every Beacon operation.
 pub(crate) const BASE_PATH: &str = "/api/v1";
@@ -336,7 +336,7 @@ impl ApiService {
             method: request.method().to_string(),
             path,
             status: response.status().as_u16(),
-            at: clock::now().0,
+            at: std::time::SystemTime::now(),
             latency_us: latency.as_micros() as u64,
             token,
         });
@@ -386,14 +386,19 @@ impl ApiService {
     ) -> Result<Response<Bytes>, ApiError> {
         // Status counts every request per IP, and authenticated ones per workspace too;
         // Panel counts authenticated requests per token.
-        let keys: Vec<RateKey> = match (self.api, principal) {
-            (Api::Status, Ok(p)) => vec![RateKey::ClientIp(peer), p.key],
-            (Api::Status, Err(_)) => vec![RateKey::ClientIp(peer)],
-            (Api::Panel, Ok(p)) => vec![p.key],
-            (Api::Panel, Err(_)) => vec![],
+        let ip = RateKey::ClientIp(peer);
+        let both;
+        let keys: &[RateKey] = match (self.api, &principal) {
+            (Api::Status, Ok(p)) => {
+                both = [ip, p.key];
+                &both
+            }
+            (Api::Status, Err(_)) => std::slice::from_ref(&ip),
+            (Api::Panel, Ok(p)) => std::slice::from_ref(&p.key),
+            (Api::Panel, Err(_)) => &[],
         };
         if !keys.is_empty() {
-            let verdict = self.limiter.acquire(&keys);
+            let verdict = self.limiter.acquire(keys);
             *decision = Some(verdict);
             if !verdict.allowed {
                 return Err(ApiError::RateLimited {

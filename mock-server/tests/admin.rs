@@ -58,6 +58,11 @@ async fn the_journal_records_requests_with_redacted_tokens_and_filters() {
     assert_eq!(entries[0]["path"], "/api/v1/pages");
     assert_eq!(entries[0]["status"], 200);
     assert_eq!(entries[0]["token"], "bkn_live_…o5p6");
+    let at = entries[0]["at"].as_str().unwrap();
+    assert!(
+        at.len() >= 20 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
+        "{at}"
+    );
     assert!(!all.to_string().contains(&mock.tokens().status));
     let (_, missing) = admin(&mock.status_uri(), "GET", "/requests?status=404", None).await;
     assert_eq!(missing["requests"].as_array().unwrap().len(), 1);
