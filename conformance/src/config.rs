@@ -128,6 +128,13 @@ pub enum ProgressMode {
 pub struct Token(String);
 
 impl Token {
+    /// Prefixes that are the same for every token of an API, so showing them reveals
+    /// nothing: Status's `bkn_live_` and the Panel tokens' `panel_`.
+    pub const KNOWN_PREFIXES: [&'static str; 2] = ["bkn_live_", "panel_"];
+
+    /// Tokens shorter than this many characters are shown as `…` alone.
+    pub const MIN_SHOWN_LEN: usize = 16;
+
     /// Wraps a secret token.
     pub fn new(secret: impl Into<String>) -> Self {
         Self(secret.into())
@@ -138,27 +145,30 @@ impl Token {
         &self.0
     }
 
-    /// The redacted form: a non-secret prefix (up to the first `_`, or `bkn_live_`), `…`
-    /// and the last 4 characters, keeping at least 8 characters hidden.
+    /// The redacted form: `…` alone for a token shorter than [`Token::MIN_SHOWN_LEN`]
+    /// characters; otherwise a known, non-secret prefix ([`Token::KNOWN_PREFIXES`]) if the
+    /// token starts with one, `…`, and the last 4 characters — the tail only while at least
+    /// 8 characters stay hidden. Nothing else of an arbitrary token is ever shown: its own
+    /// "prefix" (e.g. everything before its first `_`) may well be secret.
     pub fn redacted(&self) -> String {
+        const TAIL: usize = 4;
+        const HIDDEN: usize = 8;
         let secret = self.0.as_str();
-        let prefix = if secret.starts_with("bkn_live_") {
-            "bkn_live_"
-        } else {
-            secret
-                .find('_')
-                .filter(|&i| i < 8)
-                .map_or("", |i| &secret[..=i])
-        };
         let chars = secret.chars().count();
+        if chars < Self::MIN_SHOWN_LEN {
+            return "…".to_owned();
+        }
+        let prefix = Self::KNOWN_PREFIXES
+            .iter()
+            .find(|prefix| secret.starts_with(*prefix))
+            .copied()
+            .unwrap_or("");
         let prefix_chars = prefix.chars().count();
-        if chars >= prefix_chars + 4 + 8 {
-            let tail: String = secret.chars().skip(chars - 4).collect();
+        if chars >= prefix_chars + TAIL + HIDDEN {
+            let tail: String = secret.chars().skip(chars - TAIL).collect();
             format!("{prefix}…{tail}")
-        } else if chars >= prefix_chars + 8 {
-            format!("{prefix}…")
         } else {
-            "…".to_owned()
+            format!("{prefix}…")
         }
     }
 
@@ -180,5 +190,76 @@ impl fmt::Debug for Token {
 impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Token;
+
+    /// What a token shows: only a known prefix, `…` and at most the last 4 characters.
+    fn shown(secret: &str) -> String {
+        let token = Token::new(secret);
+        let display = token.to_string();
+        assert_eq!(format!("{token:?}"), display, "Debug and Display agree");
+        display
+    }
+
+    #[test]
+    fn an_arbitrary_token_shows_nothing_before_its_last_four_characters() {
+        // Everything before the first `_` is not a prefix to show: it is the secret.
+        assert_eq!(shown("mysecretpaneltoken_1"), "…en_1");
+        assert_eq!(shown("mysec_retpaneltoken1"), "…ken1");
+        assert_eq!(shown("ab_cdefghijklmnopqrstu"), "…rstu");
+        assert_eq!(shown("bkn_test_a1b2c3d4e5f6g7h8"), "…g7h8");
+        assert_eq!(shown("pane_l0123456789abcdef"), "…cdef");
+    }
+
+    #[test]
+    fn a_known_prefix_is_shown_with_the_last_four_characters() {
+        assert_eq!(
+            shown("bkn_live_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"),
+            "bkn_live_…o5p6"
+        );
+        assert_eq!(shown("panel_acct1_7f3c9a2b5d1e4f60"), "panel_…4f60");
+        // Prefix and tail would leave fewer than 8 characters hidden: no tail.
+        assert_eq!(shown("panel_0123456789"), "panel_…");
+        assert_eq!(shown("bkn_live_0123456789a"), "bkn_live_…");
+        assert_eq!(shown("bkn_live_0123456789ab"), "bkn_live_…89ab");
+    }
+
+    #[test]
+    fn a_token_shorter_than_sixteen_characters_shows_only_an_ellipsis() {
+        for secret in [
+            "",
+            "tiny",
+            "short_secret",
+            "panel_012345678",
+            "bkn_live_abcdef",
+        ] {
+            assert!(secret.chars().count() < Token::MIN_SHOWN_LEN);
+            assert_eq!(shown(secret), "…", "{secret:?}");
+        }
+        assert_eq!(shown("0123456789abcdef"), "…cdef");
+    }
+
+    #[test]
+    fn no_token_shows_more_than_a_known_prefix_and_four_characters() {
+        let secrets = [
+            "mysecretpaneltoken_1",
+            "my_secret_panel_token_1234",
+            "x_0123456789abcdefghij",
+            "averyveryverylongtokenwithoutunderscores",
+        ];
+        for secret in secrets {
+            let display = shown(secret);
+            let revealed = display.replace('…', "");
+            assert!(
+                revealed.chars().count() <= 4,
+                "{secret:?} shows {display:?}"
+            );
+            assert!(secret.ends_with(&revealed), "{secret:?} shows {display:?}");
+            assert!(Token::new(secret).scrub(secret) == display);
+        }
     }
 }

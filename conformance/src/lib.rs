@@ -52,6 +52,7 @@ pub use error::ConformanceError;
 pub use report::{CheckResult, Counts, Finding, Outcome, Report, RequestStats};
 
 use beacon_spec::Api;
+use beacon_spec::rules::{self, Rule};
 
 /// Runs every applicable check against the deployment `config` describes.
 ///
@@ -63,7 +64,7 @@ pub fn run(config: &Config) -> Result<Report, ConformanceError> {
 }
 
 /// The check catalogue of `apis` as text: each check's name, kind, what it asserts and its
-/// rules with their provenance.
+/// rules with their provenance; then the API's rules that no check enforces.
 ///
 /// ```
 /// // Arrange, Act
@@ -86,6 +87,21 @@ pub fn render_catalogue(apis: &[Api]) -> String {
                 check.description
             );
             for rule in check.rules_for(api) {
+                let _ = writeln!(
+                    out,
+                    "  {:<24}   {} [{}] {}",
+                    "", rule.id, rule.provenance, rule.statement
+                );
+            }
+        }
+        let unchecked: Vec<&Rule> = rules::ALL
+            .iter()
+            .filter(|rule| rule.api.is_none_or(|a| a == api))
+            .filter(|rule| !catalogue(api).any(|check| check.rules.contains(rule)))
+            .collect();
+        if !unchecked.is_empty() {
+            let _ = writeln!(out, "  rules no check enforces (the mock implements them):");
+            for rule in unchecked {
                 let _ = writeln!(
                     out,
                     "  {:<24}   {} [{}] {}",

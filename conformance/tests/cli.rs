@@ -269,3 +269,51 @@ fn lists_the_check_catalogue_with_provenance() {
         }
     }
 }
+
+#[test]
+fn lists_every_rule_of_the_spec_the_new_ones_included() {
+    // Act
+    let output = conformance(&["--list"]).output().expect("the binary runs");
+    // Assert
+    let (stdout, _) = text(&output);
+    for rule in beacon_spec::rules::ALL {
+        assert!(
+            stdout.contains(&format!("{} [{}]", rule.id, rule.provenance)),
+            "{} is listed",
+            rule.id
+        );
+    }
+    for id in [
+        "response.schema_ours [ours]",
+        "panel.database_name_length_400 [ours]",
+        "panel.rate_headers_every_response [ours]",
+        "request.query_first_wins [ours]",
+    ] {
+        assert!(stdout.contains(id), "{id} is listed");
+    }
+}
+
+#[test]
+fn the_readme_catalogue_names_every_check_and_rule_with_its_provenance() {
+    // Arrange
+    let readme = include_str!("../README.md");
+    // Assert
+    for check in beacon_conformance::CHECKS {
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{}` |", check.name)))
+            .unwrap_or_else(|| panic!("{} has a row in the README", check.name));
+        for rule in check.rules {
+            let cell = format!("`{}` [{}]", rule.id, rule.provenance);
+            assert!(
+                row.contains(&cell),
+                "the row of {} lists {cell}",
+                check.name
+            );
+        }
+    }
+    for rule in beacon_spec::rules::ALL {
+        let cell = format!("`{}` [{}]", rule.id, rule.provenance);
+        assert!(readme.contains(&cell), "the README lists {cell}");
+    }
+}

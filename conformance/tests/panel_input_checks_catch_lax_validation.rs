@@ -6,7 +6,10 @@ mod common;
 
 use beacon_spec::Api;
 use beacon_spec::panel::{DatabaseName, PowerAction};
-use common::{Deployment, assert_only_new_failure, json_body, panel_ok, respond};
+use common::{
+    Deployment, assert_only_new_failure, assert_only_new_warning, json_body, lenient, panel_ok,
+    respond,
+};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, Request, ResponseTemplate};
@@ -276,9 +279,24 @@ fn created_database(name: &str, username: &str) -> ResponseTemplate {
     )
 }
 
+fn valid_characters(name: &str) -> bool {
+    name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Mounts a database creation that accepts every name `accepted` matches.
+fn accept_database_names(deployment: &Deployment, accepted: fn(&str) -> bool) {
+    deployment.mount(
+        Mock::given(method("POST"))
+            .and(path(DATABASES))
+            .and(move |r: &Request| requested_name(r).is_some_and(|n| accepted(&n)))
+            .respond_with(created_database("bad", "s123_bad")),
+    );
+}
+
 #[test]
 fn an_invalid_database_name_accepted_fails_the_database_name_invalid_check() {
-    // Arrange
+    // Arrange: every invalid name is accepted, too long ones included; the documented
+    // rule must still fail the run although the ours one breaks too.
     let deployment = Deployment::wiremock(Api::Panel);
     deployment.mount(
         Mock::given(method("POST"))
@@ -290,13 +308,132 @@ fn an_invalid_database_name_accepted_fails_the_database_name_invalid_check() {
             .respond_with(created_database("bad", "s123_bad")),
     );
     // Act
-    let report = deployment.run(&deployment.config());
+    let report = deployment.run(&lenient(deployment.config()));
     // Assert
     assert_only_new_failure(
         &report,
         "database-name-invalid",
         "create_database",
         "panel.database_name_400",
+    );
+}
+
+#[test]
+fn a_name_with_a_bad_character_accepted_fails_the_database_name_invalid_check_without_strict() {
+    // Arrange: `bad-name` and the like are accepted; length is enforced.
+    let deployment = Deployment::wiremock(Api::Panel);
+    accept_database_names(&deployment, |n| {
+        !n.is_empty() && n.len() <= 48 && !valid_characters(n)
+    });
+    let mut config = lenient(deployment.config());
+    // Enough cases that one surely has a bad character.
+    config.cases = 8;
+    // Act
+    let report = deployment.run(&config);
+    // Assert
+    assert_only_new_failure(
+        &report,
+        "database-name-invalid",
+        "create_database",
+        "panel.database_name_400",
+    );
+    let result = report
+        .results_of("database-name-invalid")
+        .next()
+        .expect("ran");
+    let findings = result.outcome.findings();
+    assert!(
+        findings
+            .iter()
+            .all(|f| f.rule.id == "panel.database_name_400"),
+        "{}",
+        report.human()
+    );
+    let input = findings[0].input.as_deref().unwrap_or_default();
+    assert!(input.starts_with("BadCharacter("), "{input}");
+}
+
+/// Accepts names of valid characters longer than 48, e.g. a 60-character one.
+fn accept_long_names(deployment: &Deployment) {
+    accept_database_names(deployment, |n| n.len() > 48 && valid_characters(n));
+}
+
+#[test]
+fn a_name_longer_than_48_accepted_only_warns_without_strict() {
+    // Arrange
+    let deployment = Deployment::wiremock(Api::Panel);
+    accept_long_names(&deployment);
+    // Act
+    let report = deployment.run(&lenient(deployment.config()));
+    // Assert
+    assert_only_new_warning(
+        &report,
+        "database-name-invalid",
+        "create_database",
+        "panel.database_name_length_400",
+    );
+    let result = report
+        .results_of("database-name-invalid")
+        .next()
+        .expect("ran");
+    let input = result.outcome.findings()[0]
+        .input
+        .as_deref()
+        .unwrap_or_default();
+    assert!(input.starts_with("TooLong("), "{input}");
+}
+
+#[test]
+fn a_name_longer_than_48_accepted_fails_the_database_name_invalid_check_when_strict() {
+    // Arrange
+    let deployment = Deployment::wiremock(Api::Panel);
+    accept_long_names(&deployment);
+    // Act
+    let report = deployment.run(&deployment.config());
+    // Assert
+    assert_only_new_failure(
+        &report,
+        "database-name-invalid",
+        "create_database",
+        "panel.database_name_length_400",
+    );
+}
+
+#[test]
+fn a_white_space_command_accepted_fails_the_command_invalid_check() {
+    // Arrange: empty commands are refused, blank ones are not.
+    let deployment = Deployment::wiremock(Api::Panel);
+    deployment.mount(
+        Mock::given(method("POST"))
+            .and(path(CONSOLE))
+            .and(|r: &Request| {
+                json_body(r).is_some_and(|b| {
+                    b["command"]
+                        .as_str()
+                        .is_some_and(|c| !c.is_empty() && c.trim().is_empty())
+                })
+            })
+            .respond_with(respond(
+                Api::Panel,
+                200,
+                panel_ok(json!({
+                    "message": "Command sent successfully",
+                    "command": " ",
+                    "timestamp": "2026-03-15T10:00:00Z",
+                })),
+            )),
+    );
+    let mut config = deployment.config();
+    // Enough cases that one surely is blank.
+    config.cases = 8;
+    // Act
+    let report = deployment.run(&config);
+    // Assert
+    assert_only_new_failure(
+        &report,
+        "command-invalid",
+        "send_command",
+        "panel.empty_command_400",
     );
 }
 

@@ -201,3 +201,51 @@ fn a_429_without_retry_after_fails_the_probe() {
     );
     assert_eq!(report.requests.probe_throttled, 1);
 }
+
+#[test]
+fn a_panel_429_without_reset_fails_the_probe_without_strict() {
+    // Arrange: the 429 itself is where Panel documents its rate-limit headers.
+    let deployment = Deployment::wiremock(Api::Panel);
+    let servers = deployment.fetch("/servers");
+    let count = Arc::new(AtomicU64::new(0));
+    deployment.mount(deployment.get_with_token("/api/v1/servers").respond_with(
+        move |_: &wiremock::Request| {
+            let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+            let served = |remaining: u64| {
+                ResponseTemplate::new(200)
+                    .set_body_json(servers.clone())
+                    .insert_header("X-RateLimit-Limit", "180")
+                    .insert_header("X-RateLimit-Remaining", remaining.to_string())
+                    .insert_header("X-RateLimit-Reset", "1")
+            };
+            match n {
+                1..=180 => served(180 - n),
+                181 => ResponseTemplate::new(429)
+                    .set_body_json(
+                        serde_json::json!({"success": false, "error": "Too many requests"}),
+                    )
+                    .insert_header("X-RateLimit-Limit", "180")
+                    .insert_header("X-RateLimit-Remaining", "0"),
+                _ => served(179),
+            }
+        },
+    ));
+    let mut config = deployment.read_only_config();
+    config.strict = false;
+    config.probe_rate_limit = true;
+    config.only = Some(vec!["rate-limit-probe".to_owned()]);
+    config.max_wait = Duration::from_secs(2);
+    // Act
+    let report = deployment.run(&config);
+    // Assert
+    let failure = report.failures().next().expect("the probe fails");
+    assert_eq!(failure.check.name, "rate-limit-probe", "{}", report.human());
+    let finding = &failure.outcome.findings()[0];
+    assert_eq!(finding.rule.id, "panel.rate_headers");
+    assert!(finding.binding);
+    assert!(
+        finding.message.contains("X-RateLimit-Reset is missing"),
+        "{}",
+        finding.message
+    );
+}

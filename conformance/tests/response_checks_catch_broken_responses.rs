@@ -5,10 +5,10 @@ mod common;
 
 use beacon_spec::Api;
 use common::{
-    Deployment, accepts_anything, assert_only_new_failure, get_without_token, respond,
-    with_rate_headers,
+    Deployment, accepts_anything, assert_only_new_failure, assert_only_new_warning,
+    get_without_token, lenient, respond, with_rate_headers,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
 
 #[test]
@@ -69,26 +69,110 @@ fn a_status_error_without_a_code_fails_the_envelope_check_as_an_ours_rule() {
     assert_only_new_failure(&report, "envelope", "list_incidents", "status.error_shape");
 }
 
-#[test]
-fn an_unknown_field_in_a_page_fails_the_schema_check() {
-    // Arrange
-    let deployment = Deployment::wiremock(Api::Status);
+/// Mounts a `GET /pages/acme-cloud` (an [ours] operation) whose page is changed by `edit`.
+fn serve_page(deployment: &Deployment, edit: impl FnOnce(&mut Value)) {
     let mut page = deployment.fetch("/pages/acme-cloud");
-    page["data"]["theme"] = json!("dark");
+    edit(&mut page["data"]);
     deployment.mount(
         deployment
             .get_with_token("/api/v1/pages/acme-cloud")
             .and(accepts_anything)
             .respond_with(respond(Api::Status, 200, page)),
     );
-    // Act
-    let report = deployment.run(&deployment.config());
-    // Assert
-    assert_only_new_failure(&report, "schema", "get_page", "response.schema");
+}
+
+/// Mounts a `GET /servers/123` (a documented operation) whose server is changed by `edit`.
+fn serve_server(deployment: &Deployment, edit: impl FnOnce(&mut Value)) {
+    let mut server = deployment.fetch("/servers/123");
+    edit(&mut server["data"]);
+    deployment.mount(
+        deployment
+            .get_with_token("/api/v1/servers/123")
+            .respond_with(respond(Api::Panel, 200, server)),
+    );
 }
 
 #[test]
-fn a_timestamp_that_is_not_rfc_3339_fails_the_schema_check() {
+fn an_unknown_field_in_a_page_only_warns_without_strict() {
+    // Arrange
+    let deployment = Deployment::wiremock(Api::Status);
+    serve_page(&deployment, |page| page["theme"] = json!("dark"));
+    // Act
+    let report = deployment.run(&lenient(deployment.config()));
+    // Assert
+    assert_only_new_warning(&report, "schema", "get_page", "response.schema_ours");
+}
+
+#[test]
+fn an_unknown_field_in_a_page_fails_the_schema_check_when_strict() {
+    // Arrange
+    let deployment = Deployment::wiremock(Api::Status);
+    serve_page(&deployment, |page| page["theme"] = json!("dark"));
+    // Act
+    let report = deployment.run(&deployment.config());
+    // Assert
+    assert_only_new_failure(&report, "schema", "get_page", "response.schema_ours");
+}
+
+#[test]
+fn an_unknown_field_in_a_documented_body_only_warns_without_strict() {
+    // Arrange: get_server's shape is documented, but no document forbids more fields.
+    let deployment = Deployment::wiremock(Api::Panel);
+    serve_server(&deployment, |server| server["theme"] = json!("dark"));
+    // Act
+    let report = deployment.run(&lenient(deployment.read_only_config()));
+    // Assert
+    assert_only_new_warning(&report, "schema", "get_server", "response.schema_ours");
+}
+
+#[test]
+fn an_unknown_field_in_a_documented_body_fails_the_schema_check_when_strict() {
+    // Arrange
+    let deployment = Deployment::wiremock(Api::Panel);
+    serve_server(&deployment, |server| server["theme"] = json!("dark"));
+    // Act
+    let report = deployment.run(&deployment.read_only_config());
+    // Assert
+    assert_only_new_failure(&report, "schema", "get_server", "response.schema_ours");
+    let result = report
+        .results_of("schema")
+        .find(|r| r.outcome.label() == "failed");
+    let findings = result.expect("schema failed").outcome.findings();
+    assert!(
+        findings.iter().all(|f| f.rule.id == "response.schema_ours"),
+        "{}",
+        report.human()
+    );
+}
+
+#[test]
+fn a_schema_violation_in_a_page_only_warns_without_strict() {
+    // Arrange: not an unknown field, but GET /pages/{slug} is an [ours] operation.
+    let deployment = Deployment::wiremock(Api::Status);
+    serve_page(&deployment, |page| {
+        page["created_at"] = json!("2026-03-15 10:00:00")
+    });
+    // Act
+    let report = deployment.run(&lenient(deployment.config()));
+    // Assert
+    assert_only_new_warning(&report, "schema", "get_page", "response.schema_ours");
+}
+
+#[test]
+fn a_missing_field_in_a_documented_server_fails_without_strict() {
+    // Arrange
+    let deployment = Deployment::wiremock(Api::Panel);
+    serve_server(&deployment, |server| {
+        server.as_object_mut().expect("an object").remove("node");
+    });
+    // Act
+    let report = deployment.run(&lenient(deployment.read_only_config()));
+    // Assert
+    assert_only_new_failure(&report, "schema", "get_server", "response.schema");
+}
+
+#[test]
+fn a_timestamp_that_is_not_rfc_3339_fails_the_schema_check_without_strict() {
     // Arrange
     let deployment = Deployment::wiremock(Api::Panel);
     let mut databases = deployment.fetch("/servers/123/databases");
@@ -99,7 +183,7 @@ fn a_timestamp_that_is_not_rfc_3339_fails_the_schema_check() {
             .respond_with(respond(Api::Panel, 200, databases)),
     );
     // Act
-    let report = deployment.run(&deployment.read_only_config());
+    let report = deployment.run(&lenient(deployment.read_only_config()));
     // Assert
     assert_only_new_failure(&report, "schema", "list_databases", "response.schema");
     let schema = report
@@ -109,10 +193,8 @@ fn a_timestamp_that_is_not_rfc_3339_fails_the_schema_check() {
     assert!(finding.message.contains("createdAt"), "{}", finding.message);
 }
 
-#[test]
-fn a_missing_remaining_header_fails_the_rate_limit_headers_check() {
-    // Arrange
-    let deployment = Deployment::wiremock(Api::Panel);
+/// Mounts a `GET /servers/123` whose 200 lacks `X-RateLimit-Remaining`.
+fn serve_server_without_remaining(deployment: &Deployment) {
     let server = deployment.fetch("/servers/123");
     deployment.mount(
         deployment
@@ -124,6 +206,29 @@ fn a_missing_remaining_header_fails_the_rate_limit_headers_check() {
                     .insert_header("X-RateLimit-Reset", "30"),
             ),
     );
+}
+
+#[test]
+fn a_missing_remaining_header_on_a_panel_200_only_warns_without_strict() {
+    // Arrange: Panel documents its rate-limit headers on 429s only.
+    let deployment = Deployment::wiremock(Api::Panel);
+    serve_server_without_remaining(&deployment);
+    // Act
+    let report = deployment.run(&lenient(deployment.read_only_config()));
+    // Assert
+    assert_only_new_warning(
+        &report,
+        "rate-limit-headers",
+        "get_server",
+        "panel.rate_headers_every_response",
+    );
+}
+
+#[test]
+fn a_missing_remaining_header_on_a_panel_200_fails_the_rate_limit_headers_check_when_strict() {
+    // Arrange
+    let deployment = Deployment::wiremock(Api::Panel);
+    serve_server_without_remaining(&deployment);
     // Act
     let report = deployment.run(&deployment.read_only_config());
     // Assert
@@ -131,12 +236,38 @@ fn a_missing_remaining_header_fails_the_rate_limit_headers_check() {
         &report,
         "rate-limit-headers",
         "get_server",
-        "panel.rate_headers",
+        "panel.rate_headers_every_response",
     );
 }
 
 #[test]
-fn a_limit_other_than_the_documented_one_fails_the_rate_limit_headers_check() {
+fn a_missing_remaining_header_on_a_status_200_fails_the_rate_limit_headers_check_without_strict() {
+    // Arrange: Status documents its rate-limit headers on every response.
+    let deployment = Deployment::wiremock(Api::Status);
+    let page = deployment.fetch("/pages/acme-cloud");
+    deployment.mount(
+        deployment
+            .get_with_token("/api/v1/pages/acme-cloud")
+            .and(accepts_anything)
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(page)
+                    .insert_header("X-RateLimit-Limit", "60"),
+            ),
+    );
+    // Act
+    let report = deployment.run(&lenient(deployment.config()));
+    // Assert
+    assert_only_new_failure(
+        &report,
+        "rate-limit-headers",
+        "get_page",
+        "status.rate_headers",
+    );
+}
+
+#[test]
+fn a_limit_other_than_the_documented_one_fails_the_rate_limit_headers_check_without_strict() {
     // Arrange
     let deployment = Deployment::wiremock(Api::Panel);
     let console = deployment.fetch("/servers/123/console");
@@ -153,7 +284,7 @@ fn a_limit_other_than_the_documented_one_fails_the_rate_limit_headers_check() {
             ),
     );
     // Act
-    let report = deployment.run(&deployment.read_only_config());
+    let report = deployment.run(&lenient(deployment.read_only_config()));
     // Assert
     assert_only_new_failure(
         &report,

@@ -161,6 +161,9 @@ fn a_token_shows_at_most_its_prefix_and_last_four_characters() {
         ),
         ("panel_acct1_7f3c9a2b5d1e4f60", "panel_…4f60"),
         ("averyveryverylongtokenwithoutunderscores", "…ores"),
+        // Only known prefixes are shown: before the first `_` may be the secret itself.
+        ("mysecretpaneltoken_1", "…en_1"),
+        ("mysec_retpaneltoken1", "…ken1"),
         ("short_secret", "…"),
         ("tiny", "…"),
     ];

@@ -47,30 +47,33 @@ pub(crate) fn bearer(header: Option<&[u8]>) -> Result<&str, AuthFailure> {
     Ok(token.trim())
 }
 
-/// A token shown in logs and the journal: prefix and last four characters only.
+/// Token prefixes that are public by design and may be shown.
+const PUBLIC_PREFIXES: [&str; 2] = ["bkn_live_", "panel_"];
+
+/// Tokens shorter than this show nothing of themselves.
+const MIN_SHOWN_LEN: usize = 16;
+
+/// A token shown in logs and the journal: a known public prefix and the last four
+/// characters at most, e.g. `bkn_live_…o5p6`.
 pub(crate) struct Redacted<'a>(pub(crate) &'a str);
 
 impl fmt::Display for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let token = self.0;
-        let prefix = match token.find("_live_") {
-            Some(i) => &token[..i + "_live_".len()],
-            None => token
-                .split('_')
-                .next()
-                .filter(|p| p.len() < token.len())
-                .unwrap_or(""),
-        };
+        if token.chars().count() < MIN_SHOWN_LEN {
+            return f.write_str("…");
+        }
+        let prefix = PUBLIC_PREFIXES
+            .iter()
+            .find(|p| token.starts_with(**p))
+            .copied()
+            .unwrap_or("");
         let tail = token
             .char_indices()
             .rev()
             .nth(3)
             .map_or("", |(i, _)| &token[i..]);
-        if token.len() <= 8 {
-            f.write_str("…")
-        } else {
-            write!(f, "{prefix}…{tail}")
-        }
+        write!(f, "{prefix}…{tail}")
     }
 }
 
@@ -146,8 +149,15 @@ impl TokenStore {
         }
     }
 
-    pub(crate) fn clear(&self) {
-        self.entries.write().expect("token store lock").clear();
+    /// Replaces every issued token with `tokens` in one step, so that a concurrent request
+    /// never sees an empty store.
+    pub(crate) fn replace_all<'t>(&self, tokens: impl IntoIterator<Item = (&'t str, usize)>) {
+        let fresh = TokenStore::default();
+        for (token, principal) in tokens {
+            fresh.insert(token, principal);
+        }
+        let fresh = fresh.entries.into_inner().expect("fresh token store");
+        *self.entries.write().expect("token store lock") = fresh;
     }
 }
 
@@ -163,8 +173,14 @@ mod tests {
         );
         assert_eq!(
             Redacted("panel_acct1_7f3c9a2b5d1e4f60").to_string(),
-            "panel…4f60"
+            "panel_…4f60"
         );
+        assert_eq!(Redacted("mysecretpaneltoken_1").to_string(), "…en_1");
+        assert_eq!(
+            Redacted("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_live_x").to_string(),
+            "…ve_x"
+        );
+        assert_eq!(Redacted("short_token_1234").to_string(), "…1234");
         assert_eq!(Redacted("short").to_string(), "…");
     }
 

@@ -121,6 +121,11 @@ pub(crate) fn handle(
             Ok(success(&state.servers[index].detail))
         }
         OperationId::PowerServer => {
+            // The server is looked up first, so an unknown one is 404 whatever the body.
+            state
+                .read()
+                .expect("state lock")
+                .server_index(id, account)?;
             let request: PowerRequest = call.body()?;
             let mut state = state.write().expect("state lock");
             let index = state.server_index(id, account)?;
@@ -144,6 +149,11 @@ pub(crate) fn handle(
             }))
         }
         OperationId::SendCommand => {
+            // The server is looked up first, so an unknown one is 404 whatever the body.
+            state
+                .read()
+                .expect("state lock")
+                .server_index(id, account)?;
             let request: ConsoleCommand = call.body()?;
             let command = request.command.trim();
             if command.is_empty() {
@@ -168,12 +178,21 @@ pub(crate) fn handle(
             Ok(success(&state.servers[index].databases))
         }
         OperationId::CreateDatabase => {
+            // The server is looked up first, so an unknown one is 404 whatever the body.
+            state
+                .read()
+                .expect("state lock")
+                .server_index(id, account)?;
             let request: CreateDatabase = call.body()?;
             let mut state = state.write().expect("state lock");
             let index = state.server_index(id, account)?;
             let server = &mut state.servers[index];
             let naming = DatabaseNaming::new(&server.detail.id, request.name.as_str());
-            if server.databases.iter().any(|d| d.id == naming.id) {
+            if server
+                .databases
+                .iter()
+                .any(|d| d.id == naming.id || d.username == naming.username)
+            {
                 return Err(ApiError::BadRequest(format!(
                     "A database named {} already exists on this server",
                     request.name

@@ -15,7 +15,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::service::{ApiService, MAX_BODY_BYTES};
+use crate::service::{ApiService, BodyTooLarge, MAX_BODY_BYTES};
 
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,17 +74,19 @@ async fn answer(
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            let request = Request::from_parts(parts, Bytes::new());
+        Err(error)
             if error
                 .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return Ok(service.too_large(&request).map(Full::new));
-            }
-            // The client went away mid-body: nobody to answer.
-            return Err(DroppedConnection);
+                .is_some() =>
+        {
+            // Answered 413 by the pipeline, after auth and rate limiting like any request.
+            let mut request = Request::from_parts(parts, Bytes::new());
+            request.extensions_mut().insert(BodyTooLarge);
+            let handled = service.handle(&request, peer.ip());
+            return Ok(handled.response.map(Full::new));
         }
+        // The client went away mid-body: nobody to answer.
+        Err(_) => return Err(DroppedConnection),
     };
     let request = Request::from_parts(parts, body);
     let handled = service.handle(&request, peer.ip());

@@ -32,6 +32,11 @@ pub(crate) const BASE_PATH: &str = "/api/v1";
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Request extension set by the transport when the body was over [`MAX_BODY_BYTES`] (the
+/// request then carries no body).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyTooLarge;
+
 /// What the transport must do with a handled request.
 #[derive(Debug)]
 pub(crate) struct Handled {
@@ -157,10 +162,19 @@ fn accepts_json(request: &Request<Bytes>) -> bool {
     }
     values.filter_map(|v| v.to_str().ok()).any(|v| {
         v.split(',').any(|range| {
-            let mime = range.split(';').next().unwrap_or("").trim();
-            ["*/*", "application/*", "application/json"]
-                .iter()
-                .any(|ok| mime.eq_ignore_ascii_case(ok))
+            let mut parts = range.split(';');
+            let mime = parts.next().unwrap_or("").trim();
+            // `q=0` means "not acceptable".
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            !refused
+                && ["*/*", "application/*", "application/json"]
+                    .iter()
+                    .any(|ok| mime.eq_ignore_ascii_case(ok))
         })
     })
 }
@@ -197,7 +211,7 @@ impl ApiService {
             journal: Journal::default(),
             faults: Faults::default(),
         };
-        service.seed_tokens();
+        service.tokens.replace_all(service.seed_tokens());
         service
     }
 
@@ -208,37 +222,32 @@ impl ApiService {
         }
     }
 
-    fn seed_tokens(&self) {
+    /// Every token the fixtures and `--token` issue, with its principal.
+    fn seed_tokens(&self) -> Vec<(&str, usize)> {
+        let mut tokens: Vec<(&str, usize)> = Vec::new();
         match self.api {
             Api::Status => {
                 for (i, workspace) in self.fixtures.status.workspaces.iter().enumerate() {
-                    for token in &workspace.tokens {
-                        self.tokens.insert(&token.token, i);
-                    }
+                    tokens.extend(workspace.tokens.iter().map(|t| (t.token.as_str(), i)));
                 }
-                for token in self
+                let extra = self
                     .extra_tokens
                     .iter()
-                    .filter(|t| StatusToken::is_well_formed(t))
-                {
-                    self.tokens.insert(token, 0);
-                }
+                    .filter(|t| StatusToken::is_well_formed(t));
+                tokens.extend(extra.map(|t| (t.as_str(), 0)));
             }
             Api::Panel => {
                 for (i, account) in self.fixtures.panel.accounts.iter().enumerate() {
-                    for token in &account.tokens {
-                        self.tokens.insert(token, i);
-                    }
+                    tokens.extend(account.tokens.iter().map(|t| (t.as_str(), i)));
                 }
-                for token in self
+                let extra = self
                     .extra_tokens
                     .iter()
-                    .filter(|t| auth::is_bearer_token(t))
-                {
-                    self.tokens.insert(token, 0);
-                }
+                    .filter(|t| auth::is_bearer_token(t));
+                tokens.extend(extra.map(|t| (t.as_str(), 0)));
             }
         }
+        tokens
     }
 
     /// Puts state, tokens, rate-limit windows, journal and faults back as at start-up.
@@ -252,8 +261,7 @@ impl ApiService {
             }
             _ => {}
         }
-        self.tokens.clear();
-        self.seed_tokens();
+        self.tokens.replace_all(self.seed_tokens());
         self.limiter.reset();
         self.reads.invalidate();
         self.journal.clear();
@@ -303,13 +311,6 @@ impl ApiService {
             delay: fault.latency,
             drop_connection: fault.drop_connection,
         }
-    }
-
-    /// The response for a body that was over [`MAX_BODY_BYTES`].
-    pub(crate) fn too_large(&self, request: &Request<Bytes>) -> Response<Bytes> {
-        let response = ApiError::PayloadTooLarge.into_response(self.api);
-        self.record(request, &response, None, Instant::now());
-        response
     }
 
     fn record(
@@ -406,17 +407,21 @@ impl ApiService {
                 });
             }
         }
-        // After the limiter, so that a 406 carries the rate-limit headers like every response.
+        let principal = principal.map_err(ApiError::Unauthorized)?;
+        // After the limiter and auth: a 406 carries the rate-limit headers like every
+        // response, and the documented 401 wins over our 406.
         if self.api == Api::Status && !accepts_json(request) {
             return Err(ApiError::NotAcceptable);
         }
-        let principal = principal.map_err(ApiError::Unauthorized)?;
         let path = request.uri().path();
         let api_path = path
             .strip_prefix(BASE_PATH)
             .filter(|p| p.starts_with('/'))
             .ok_or_else(|| ApiError::NotFound(format!("Unknown path {path}")))?;
         let call = self.route(request, api_path)?;
+        if request.extensions().get::<BodyTooLarge>().is_some() {
+            return Err(ApiError::PayloadTooLarge);
+        }
         if call.operation.mutates {
             let response = self.dispatch(&call, principal.index);
             if response.is_ok() {

@@ -91,6 +91,8 @@ pub(crate) fn handle(
             Ok(data(StatusCode::OK, newest_first))
         }
         OperationId::CreateIncident => {
+            // The page is looked up first, so an unknown one is 404 whatever the body.
+            state.read().expect("state lock").page(workspace, slug)?;
             let request: CreateIncident = call.body()?;
             let mut state = state.write().expect("state lock");
             let page = state.workspaces[workspace]

@@ -24,7 +24,7 @@ use ::wiremock::{Mock, Request, Respond, ResponseTemplate, matchers};
 use beacon_spec::Api;
 use bytes::Bytes;
 
-use crate::service::{ApiService, MAX_BODY_BYTES};
+use crate::service::{ApiService, BodyTooLarge, MAX_BODY_BYTES};
 use crate::{MockConfig, MockTokens};
 
 /// Answers wiremock requests with one API's Beacon behaviour.
@@ -54,27 +54,31 @@ impl Respond for BeaconResponder {
         if let Some(headers) = builder.headers_mut() {
             *headers = request.headers.clone();
         }
-        let Ok(http_request) = builder.body(Bytes::from(request.body.clone())) else {
+        let too_large = request.body.len() > MAX_BODY_BYTES;
+        let body = if too_large {
+            Bytes::new()
+        } else {
+            Bytes::from(request.body.clone())
+        };
+        let Ok(mut http_request) = builder.body(body) else {
             return ResponseTemplate::new(400);
         };
-        let response = if request.body.len() > MAX_BODY_BYTES {
-            self.service.too_large(&http_request)
-        } else {
-            // wiremock does not expose the peer address; every caller is local.
-            let handled = self
-                .service
-                .handle(&http_request, IpAddr::V4(Ipv4Addr::LOCALHOST));
-            if handled.drop_connection {
-                // wiremock cannot drop a connection; the nearest observable failure.
-                return ResponseTemplate::new(503);
-            }
-            let mut template = to_template(handled.response);
-            if let Some(delay) = handled.delay {
-                template = template.set_delay(delay);
-            }
-            return template;
-        };
-        to_template(response)
+        if too_large {
+            http_request.extensions_mut().insert(BodyTooLarge);
+        }
+        // wiremock does not expose the peer address; every caller is local.
+        let handled = self
+            .service
+            .handle(&http_request, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        if handled.drop_connection {
+            // wiremock cannot drop a connection; the nearest observable failure.
+            return ResponseTemplate::new(503);
+        }
+        let mut template = to_template(handled.response);
+        if let Some(delay) = handled.delay {
+            template = template.set_delay(delay);
+        }
+        template
     }
 }
 

@@ -71,6 +71,19 @@ async fn the_journal_records_requests_with_redacted_tokens_and_filters() {
 }
 
 #[tokio::test]
+async fn tokens_without_a_known_prefix_show_only_their_last_four_characters() {
+    let mock = MockServer::builder()
+        .token("mysecretpaneltoken_1")
+        .start()
+        .await;
+    let api = Api::new(mock.panel_uri(), "mysecretpaneltoken_1");
+    assert_eq!(api.get("/servers").await.status, 200);
+    let (_, journal) = admin(&mock.panel_uri(), "GET", "/requests", None).await;
+    assert_eq!(journal["requests"][0]["token"], "…en_1");
+    assert!(!journal.to_string().contains("mysecret"));
+}
+
+#[tokio::test]
 async fn minted_tokens_work_until_revoked() {
     let mock = MockServer::start().await;
     let (code, minted) = admin(&mock.status_uri(), "POST", "/tokens", Some(json!({}))).await;

@@ -297,3 +297,90 @@ async fn garbage_on_the_socket_gets_an_answer_or_a_close_never_a_hang() {
     }
     assert_eq!(panel(&mock).await.get("/servers").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_413_comes_after_auth_and_rate_limiting_and_carries_their_headers() {
+    let mock = MockServer::start().await;
+    let huge = format!(r#"{{"name": "{}"}}"#, "x".repeat(70 * 1024));
+    let api = status(&mock).await;
+    let reply = send(
+        api.request("POST", "/pages/acme-cloud/incidents")
+            .header("content-type", "application/json")
+            .body(huge.clone()),
+    )
+    .await;
+    status_error(&reply, 413, "payload_too_large");
+    assert!(reply.header("x-ratelimit-remaining").is_some());
+    let mut anonymous = panel(&mock).await;
+    anonymous.token = None;
+    let reply = send(anonymous.request("POST", "/servers/123/console").body(huge)).await;
+    panel_error(&reply, 401);
+}
+
+#[tokio::test]
+async fn the_documented_401_wins_over_our_406_and_q_0_refuses_json() {
+    let mock = MockServer::start().await;
+    let mut anonymous = status(&mock).await;
+    anonymous.token = None;
+    let reply = send(
+        anonymous
+            .request("GET", "/pages")
+            .header("accept", "text/html"),
+    )
+    .await;
+    status_error(&reply, 401, "unauthorized");
+    let api = status(&mock).await;
+    let refused = send(
+        api.request("GET", "/pages")
+            .header("accept", "application/json;q=0"),
+    )
+    .await;
+    status_error(&refused, 406, "not_acceptable");
+    let other_ok = send(
+        api.request("GET", "/pages")
+            .header("accept", "text/html;q=0, */*;q=0.1"),
+    )
+    .await;
+    assert_eq!(other_ok.status, 200);
+}
+
+#[tokio::test]
+async fn an_unknown_resource_is_404_whatever_the_body() {
+    let mock = MockServer::start().await;
+    let api = panel(&mock).await;
+    for path in [
+        "/servers/999",
+        "/servers/999/console",
+        "/servers/999/databases",
+    ] {
+        assert_eq!(
+            panel_error(&api.post(path, json!({})).await, 404),
+            "Server not found"
+        );
+    }
+    assert_eq!(
+        panel_error(&api.post("/servers/789", json!({})).await, 403),
+        "Forbidden"
+    );
+    let reply = status(&mock)
+        .await
+        .post("/pages/nope/incidents", json!({}))
+        .await;
+    status_error(&reply, 404, "not_found");
+}
+
+#[tokio::test]
+async fn a_database_whose_username_is_taken_is_400() {
+    let mock = MockServer::start().await;
+    let api = panel(&mock).await;
+    assert_eq!(
+        api.post("/servers/123/databases", json!({"name": "player_data"}))
+            .await
+            .status,
+        200
+    );
+    let clash = api
+        .post("/servers/123/databases", json!({"name": "playerdata"}))
+        .await;
+    assert!(panel_error(&clash, 400).contains("already exists"));
+}

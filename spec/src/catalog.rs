@@ -476,7 +476,7 @@ pub const OPERATIONS: &[Operation] = &[
         api: Api::Status,
         method: Method::Post,
         path: "/pages/{slug}/incidents",
-        summary: "Create an incident on a page",
+        summary: "Create an incident on a page (the document gives only this URL; body and response are ours)",
         path_params: &[SLUG],
         query: None,
         request: Some(WireType::request::<CreateIncident>("CreateIncident")),
@@ -484,7 +484,7 @@ pub const OPERATIONS: &[Operation] = &[
         success_status: 201,
         errors: &STATUS_BODY_ERRORS,
         mutates: true,
-        provenance: Provenance::Documented,
+        provenance: Provenance::Ours,
     },
     Operation {
         id: OperationId::ListServers,

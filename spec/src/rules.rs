@@ -45,6 +45,12 @@ rules! {
     /// Bodies match the generated schemas.
     RESPONSE_SCHEMA = ("response.schema", BOTH, Documented,
         "Every response body validates against the schema for its operation and status, formats, id prefixes and unknown fields included");
+    /// Shapes the documents do not define.
+    RESPONSE_SCHEMA_OURS = ("response.schema_ours", BOTH, Ours,
+        "Bodies of operations whose shape is ours (GET /pages/{slug}, incidents) match our schemas, and no response carries a field its schema does not list");
+    /// Repeated query parameters.
+    QUERY_FIRST_WINS = ("request.query_first_wins", BOTH, Ours,
+        "When a query parameter is repeated the first value counts; unknown query parameters are ignored");
     /// Unknown paths.
     UNKNOWN_PATH = ("routing.not_found", BOTH, Ours,
         "An unknown path is answered 404 in the error envelope");
@@ -53,7 +59,7 @@ rules! {
         "A wrong method on a known path is answered 405 with an Allow header, in the error envelope");
     /// Request bodies over the cap.
     BODY_TOO_LARGE = ("request.too_large", BOTH, Ours,
-        "A request body over 64 KiB is answered 413 in the error envelope");
+        "A request body over 64 KiB is answered 413 in the error envelope, after auth and rate limiting (Panel documents no 413: ours)");
 
     /// Status success envelope.
     STATUS_ENVELOPE = ("status.envelope", STATUS, Documented,
@@ -82,6 +88,12 @@ rules! {
     /// Which window the headers describe.
     STATUS_BINDING_WINDOW = ("status.binding_window", STATUS, Ours,
         "Status rate-limit headers describe the binding window (fewer requests remaining), so the per-IP limit of 60 binds first");
+    /// Unauthenticated requests count per IP.
+    STATUS_UNAUTHENTICATED_COUNTED = ("status.unauthenticated_counted_per_ip", STATUS, Ours,
+        "Unauthenticated Status requests count against the per-IP window and carry its headers");
+    /// Incident order.
+    STATUS_INCIDENTS_NEWEST_FIRST = ("status.incidents_newest_first", STATUS, Ours,
+        "GET /pages/{slug}/incidents lists incidents newest first");
     /// Unknown page slug.
     STATUS_PAGE_NOT_FOUND = ("status.page_not_found", STATUS, Ours,
         "An unknown page slug is answered 404 not_found");
@@ -95,9 +107,12 @@ rules! {
     /// 180 a minute.
     PANEL_RATE_LIMIT = ("panel.rate_limit", PANEL, Documented,
         "Panel allows 180 requests a minute per token; past it, 429 in the error envelope");
-    /// Headers on authenticated responses.
+    /// Headers on 429 responses.
     PANEL_RATE_HEADERS = ("panel.rate_headers", PANEL, Documented,
-        "Every authenticated Panel response carries integer X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset");
+        "A Panel 429 carries integer X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset");
+    /// Headers on every authenticated response (the document lists them under 429 only).
+    PANEL_RATE_HEADERS_EVERY_RESPONSE = ("panel.rate_headers_every_response", PANEL, Ours,
+        "Every authenticated Panel response, not only 429, carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset; unauthenticated requests are not counted");
     /// Another account's server.
     PANEL_FORBIDDEN = ("panel.forbidden_403", PANEL, Ours,
         "A server of another account is answered 403 \"Forbidden\", never with its data");
@@ -113,12 +128,15 @@ rules! {
     /// Console lines bounds.
     PANEL_LINES_RANGE = ("panel.lines_400", PANEL, Ours,
         "A console lines parameter that is not an integer in 1..=1000 is answered 400");
+    /// Power actions in the console.
+    PANEL_POWER_LOGGED = ("panel.power_logged", PANEL, Ours,
+        "A power action writes a line `[Beacon] Server <action> initiated` to the server's console");
     /// Console order.
     PANEL_CONSOLE_ORDER = ("panel.console_order", PANEL, Ours,
         "The console returns the most recent min(lines, totalLines) entries, oldest first");
     /// Empty console command.
     PANEL_EMPTY_COMMAND = ("panel.empty_command_400", PANEL, Ours,
-        "A console command that is missing or empty is answered 400");
+        "A console command that is missing, empty or only white space is answered 400; commands are trimmed before they run");
     /// Command shows in logs.
     PANEL_COMMAND_LOGGED = ("panel.command_logged", PANEL, Ours,
         "A console command that was sent appears in later console logs");
@@ -127,13 +145,16 @@ rules! {
         "A console command to a stopped server is answered 400 \"Server is not running\"");
     /// Database names.
     PANEL_DATABASE_NAME = ("panel.database_name_400", PANEL, Documented,
-        "A database name that is not 1 to 48 letters, digits or underscores is answered 400");
+        "A database name that is empty or has characters other than letters, digits and underscores is answered 400");
+    /// Database name length.
+    PANEL_DATABASE_NAME_LENGTH = ("panel.database_name_length_400", PANEL, Ours,
+        "A database name longer than 48 characters is answered 400");
     /// Database naming.
     PANEL_DATABASE_NAMING = ("panel.database_naming", PANEL, Corrected,
         "A created database is named s<n>_<name>, with username s<n>_<name without underscores>, id db_<name> and a matching connectionString");
     /// Duplicate names.
     PANEL_DATABASE_DUPLICATE = ("panel.database_duplicate_400", PANEL, Ours,
-        "Creating a database whose name the server already has is answered 400");
+        "Creating a database whose name or derived username the server already has is answered 400");
     /// Created databases are listed without password.
     PANEL_DATABASE_LISTED = ("panel.database_listed", PANEL, Ours,
         "A created database appears in the list, and its password only in the create response");

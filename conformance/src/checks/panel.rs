@@ -18,7 +18,8 @@ use crate::client::{Exchange, Request};
 use crate::report::Finding;
 use crate::strategies::panel::{
     invalid_command, invalid_database_name, invalid_lines, invalid_power,
-    power_sequence as power_sequences, valid_command, valid_database_name, valid_lines,
+    power_sequence as power_sequences, too_long_database_name, valid_command, valid_database_name,
+    valid_lines,
 };
 
 /// Reads of a server in a transitional state before giving up waiting.
@@ -304,7 +305,7 @@ pub(super) fn command_invalid(
             |bad| Request::new(op, &params).json(&bad.body()),
             Rejection::panel(
                 rules::PANEL_EMPTY_COMMAND,
-                "a missing or empty console command",
+                "a missing, empty or white-space-only console command",
             ),
             out,
         )
@@ -391,15 +392,35 @@ pub(super) fn database_name_invalid(
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Write)?;
-    let rejection = Rejection::panel(rules::PANEL_DATABASE_NAME, "an invalid database name");
-    unchanged_after(ctx, op, rejection.rule, out, |out| {
+    // Two properties, each with its own rule: a deployment that accepts both kinds must
+    // fail on the documented one, which shrinking across kinds could otherwise hide.
+    let forbidden = Rejection::panel(
+        rules::PANEL_DATABASE_NAME,
+        "a database name that is empty or has a character other than a letter, digit or underscore",
+    );
+    unchanged_after(ctx, op, forbidden.rule, out, |out| {
         rejects_every(
             ctx,
             check,
             op,
             invalid_database_name(),
             |bad| Request::new(op, &params).json(&bad.body()),
-            rejection,
+            forbidden,
+            out,
+        )
+    })?;
+    let too_long = Rejection::panel(
+        rules::PANEL_DATABASE_NAME_LENGTH,
+        "a database name of valid characters but longer than 48",
+    );
+    unchanged_after(ctx, op, too_long.rule, out, |out| {
+        rejects_every(
+            ctx,
+            check,
+            op,
+            too_long_database_name(),
+            |bad| Request::new(op, &params).json(&bad.body()),
+            too_long,
             out,
         )
     })

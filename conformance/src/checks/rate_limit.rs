@@ -21,11 +21,16 @@ pub(super) fn limits_rule(api: Api) -> Rule {
     }
 }
 
-/// The rule missing or malformed rate-limit headers break on `api`.
-pub(super) fn headers_rule(api: Api) -> Rule {
+/// The rule that missing or malformed rate-limit headers on `exchange` break on `api`:
+/// Status documents them on every response, but that unauthenticated requests count (and so
+/// carry them) is ours; Panel documents them on its 429s only, on every other
+/// authenticated response they are ours.
+pub(super) fn headers_rule(api: Api, exchange: &Exchange) -> Rule {
     match api {
-        Api::Status => rules::STATUS_RATE_HEADERS,
-        Api::Panel => rules::PANEL_RATE_HEADERS,
+        Api::Status if exchange.authenticated => rules::STATUS_RATE_HEADERS,
+        Api::Status => rules::STATUS_UNAUTHENTICATED_COUNTED,
+        Api::Panel if exchange.status == 429 => rules::PANEL_RATE_HEADERS,
+        Api::Panel => rules::PANEL_RATE_HEADERS_EVERY_RESPONSE,
     }
 }
 
@@ -129,7 +134,7 @@ pub(super) fn probe(ctx: &Ctx, op: &'static Operation, out: &mut Vec<Finding>) -
             Ok(remaining) => remaining,
             Err(problem) => {
                 out.push(
-                    Finding::new(headers_rule(api), problem)
+                    Finding::new(headers_rule(api, &exchange), problem)
                         .expected(format!("an integer {}", policy.remaining_header))
                         .exchange(&exchange),
                 );
@@ -202,7 +207,7 @@ pub(super) fn probe(ctx: &Ctx, op: &'static Operation, out: &mut Vec<Finding>) -
         let rule = if policy.retry_after_header.is_some() {
             limits_rule(api)
         } else {
-            headers_rule(api)
+            headers_rule(api, &throttled)
         };
         out.push(
             Finding::new(rule, problems.join("; "))

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use beacon_spec::rate_limit::{RateLimitPolicy, RateScope};
-use beacon_spec::{Api, Operation, Rule, SchemaValidator, WireType, rules};
+use beacon_spec::{Api, Operation, Provenance, Rule, SchemaValidator, Violation, WireType, rules};
 use serde_json::Value;
 
 use super::rate_limit::{headers_rule, limits_rule};
@@ -212,6 +212,37 @@ fn validator(wire_type: &WireType) -> std::rc::Rc<SchemaValidator> {
     })
 }
 
+/// Whether `violation` is only about a property the schema does not list (an unknown
+/// field), which no document forbids: `additionalProperties: false` is ours.
+fn is_unknown_field(violation: &Violation) -> bool {
+    // The message starts with the keyword's own text; an instance value quoted in another
+    // keyword's message (`"unexpected" is not one of …`) cannot pass for it.
+    [
+        "Additional properties are not allowed",
+        "Unevaluated properties are not allowed",
+    ]
+    .iter()
+    .any(|text| violation.message.starts_with(text))
+}
+
+/// Splits the violations of a body of an operation (or error envelope) whose shape has
+/// `provenance` by the rule they break: unknown fields, and anything in a shape that is
+/// ours, break [`rules::RESPONSE_SCHEMA_OURS`]; the rest break [`rules::RESPONSE_SCHEMA`].
+fn schema_rules(provenance: Provenance, violations: Vec<Violation>) -> Vec<(Rule, Vec<Violation>)> {
+    if provenance == Provenance::Ours {
+        return vec![(rules::RESPONSE_SCHEMA_OURS, violations)];
+    }
+    let (unknown, other): (Vec<Violation>, Vec<Violation>) =
+        violations.into_iter().partition(is_unknown_field);
+    [
+        (rules::RESPONSE_SCHEMA, other),
+        (rules::RESPONSE_SCHEMA_OURS, unknown),
+    ]
+    .into_iter()
+    .filter(|(_, violations)| !violations.is_empty())
+    .collect()
+}
+
 pub(super) fn schema(
     ctx: &Ctx,
     op: &'static Operation,
@@ -228,26 +259,38 @@ pub(super) fn schema(
         let Some(body) = exchange.json() else {
             return;
         };
-        let (wire_type, rule) = if exchange.is_success() {
-            (op.response, rules::RESPONSE_SCHEMA)
+        let wire_type = if exchange.is_success() {
+            op.response
         } else {
-            let rule = match api {
-                Api::Status => rules::STATUS_ERROR_SHAPE,
-                Api::Panel => rules::RESPONSE_SCHEMA,
-            };
-            (api.error_body(), rule)
+            api.error_body()
         };
         let violations = validator(&wire_type).violations(&body);
-        if !violations.is_empty() {
+        if violations.is_empty() {
+            return;
+        }
+        // A success body has its operation's provenance; a Panel error body is the
+        // documented envelope; a Status error body's shape is an ours rule of its own.
+        let by_rule = match (exchange.is_success(), api) {
+            (true, _) => schema_rules(op.provenance, violations),
+            (false, Api::Panel) => schema_rules(Provenance::Documented, violations),
+            (false, Api::Status) => vec![(rules::STATUS_ERROR_SHAPE, violations)],
+        };
+        for (rule, violations) in by_rule {
             let listed: Vec<String> = violations.iter().take(3).map(ToString::to_string).collect();
+            let more = violations.len().saturating_sub(listed.len());
             found.add(
                 Finding::new(
                     rule,
                     format!(
-                        "a {} body breaks the {} schema: {}",
+                        "a {} body breaks the {} schema: {}{}",
                         exchange.status,
                         wire_type.name,
-                        listed.join("; ")
+                        listed.join("; "),
+                        if more > 0 {
+                            format!(" (and {more} more)")
+                        } else {
+                            String::new()
+                        }
                     ),
                 )
                 .expected(format!("a body valid against {}", wire_type.name))
@@ -284,7 +327,7 @@ pub(super) fn rate_limit_headers(
             "no authenticated response of this operation was observed",
         ));
     }
-    let (headers_rule, limits_rule) = (headers_rule(api), limits_rule(api));
+    let limits_rule = limits_rule(api);
     let binding = policy.tightest_limit();
     let period = policy.period_secs();
     PerRule::collect(&exchanges, out, |exchange, found| {
@@ -310,16 +353,21 @@ pub(super) fn rate_limit_headers(
             }
         }
         if !headers.is_empty() {
+            let rule = headers_rule(api, exchange);
+            let on = if rule == rules::PANEL_RATE_HEADERS {
+                "a 429"
+            } else if rule == rules::PANEL_RATE_HEADERS_EVERY_RESPONSE {
+                "every authenticated response"
+            } else if rule == rules::STATUS_UNAUTHENTICATED_COUNTED {
+                "every response, unauthenticated ones included"
+            } else {
+                "every response"
+            };
             found.add(
-                Finding::new(headers_rule, headers.join("; "))
+                Finding::new(rule, headers.join("; "))
                     .expected(format!(
-                        "integer {} on every {}response",
-                        policy.headers().collect::<Vec<_>>().join(", "),
-                        if policy.headers_on_unauthenticated {
-                            ""
-                        } else {
-                            "authenticated "
-                        }
+                        "integer {} on {on}",
+                        policy.headers().collect::<Vec<_>>().join(", ")
                     ))
                     .exchange(exchange),
             );
@@ -401,5 +449,88 @@ fn scope_name(scope: RateScope) -> &'static str {
         RateScope::Workspace => "per-workspace",
         RateScope::ClientIp => "per-IP",
         RateScope::Token => "per-token",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use beacon_spec::catalog::operation;
+    use beacon_spec::{OperationId, Provenance, SchemaValidator, rules};
+    use serde_json::{Value, json};
+
+    use super::schema_rules;
+
+    fn page() -> Value {
+        json!({"data": [{
+            "id": "pg_0123456789ab",
+            "name": "Acme",
+            "slug": "acme",
+            "is_public": true,
+            "timezone": "Europe/Paris",
+            "created_at": "2026-03-15T10:00:00Z",
+            "updated_at": "2026-03-15T10:00:00Z",
+        }]})
+    }
+
+    /// The rules the schema check attributes `body`'s violations to, as a documented
+    /// `list_pages` body.
+    fn rule_ids(body: &Value) -> Vec<&'static str> {
+        let op = operation(OperationId::ListPages);
+        assert_eq!(op.provenance, Provenance::Documented);
+        let violations = SchemaValidator::new(&op.response).violations(body);
+        assert!(!violations.is_empty(), "the body is invalid");
+        schema_rules(op.provenance, violations)
+            .into_iter()
+            .map(|(rule, _)| rule.id)
+            .collect()
+    }
+
+    #[test]
+    fn an_unknown_field_alone_breaks_only_the_ours_schema_rule() {
+        let mut body = page();
+        body["data"][0]["theme"] = json!("dark");
+        assert_eq!(rule_ids(&body), [rules::RESPONSE_SCHEMA_OURS.id]);
+    }
+
+    #[test]
+    fn a_documented_violation_breaks_the_documented_schema_rule() {
+        let mut body = page();
+        body["data"][0]["created_at"] = json!("2026-03-15 10:00:00");
+        assert_eq!(rule_ids(&body), [rules::RESPONSE_SCHEMA.id]);
+        let mut body = page();
+        body["data"][0]
+            .as_object_mut()
+            .expect("an object")
+            .remove("slug");
+        assert_eq!(rule_ids(&body), [rules::RESPONSE_SCHEMA.id]);
+    }
+
+    #[test]
+    fn both_kinds_of_violation_are_reported_each_under_its_rule() {
+        let mut body = page();
+        body["data"][0]["theme"] = json!("dark");
+        body["data"][0]["is_public"] = json!("unexpected");
+        assert_eq!(
+            rule_ids(&body),
+            [rules::RESPONSE_SCHEMA.id, rules::RESPONSE_SCHEMA_OURS.id]
+        );
+    }
+
+    #[test]
+    fn a_value_that_reads_unexpected_is_not_an_unknown_field() {
+        let mut body = page();
+        body["data"][0]["id"] = json!("Additional properties are not allowed (unexpected)");
+        assert_eq!(rule_ids(&body), [rules::RESPONSE_SCHEMA.id]);
+    }
+
+    #[test]
+    fn every_violation_of_an_ours_operation_breaks_the_ours_rule() {
+        let op = operation(OperationId::GetPage);
+        assert_eq!(op.provenance, Provenance::Ours);
+        let body = json!({"data": {"id": "nope"}});
+        let violations = SchemaValidator::new(&op.response).violations(&body);
+        let by_rule = schema_rules(op.provenance, violations);
+        assert_eq!(by_rule.len(), 1);
+        assert_eq!(by_rule[0].0, rules::RESPONSE_SCHEMA_OURS);
     }
 }

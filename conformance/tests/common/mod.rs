@@ -256,6 +256,49 @@ pub fn assert_only_new_failure(report: &Report, check: &str, operation: &str, ru
     );
 }
 
+/// Asserts that the run (not `--strict`) succeeded, that `check` on `operation` warned,
+/// and that its findings name `rule`, none of them binding.
+#[track_caller]
+pub fn assert_only_new_warning(report: &Report, check: &str, operation: &str, rule: &str) {
+    assert!(!report.strict, "warnings need a run without --strict");
+    let writes = if report.allow_writes {
+        Writes::Allowed
+    } else {
+        Writes::Forbidden
+    };
+    let new: BTreeSet<_> = failed(report)
+        .difference(baseline(report.api, writes))
+        .cloned()
+        .collect();
+    assert!(
+        new.is_empty(),
+        "nothing should newly fail:\n{}",
+        report.human()
+    );
+    let result = report
+        .results_of(check)
+        .find(|r| r.operation.is_some_and(|op| op.name == operation))
+        .expect("the check ran on the operation");
+    let Outcome::Warned(findings) = &result.outcome else {
+        panic!(
+            "{check} on {operation} should warn, not {}:\n{}",
+            result.outcome.label(),
+            report.human()
+        );
+    };
+    assert!(
+        findings.iter().any(|f| f.rule.id == rule) && findings.iter().all(|f| !f.binding),
+        "the warning of {check} should name {rule}:\n{}",
+        report.human()
+    );
+}
+
+/// [`Deployment::config`] or [`Deployment::read_only_config`] without `--strict`.
+pub fn lenient(mut config: Config) -> Config {
+    config.strict = false;
+    config
+}
+
 /// Asserts that no result failed and none was skipped.
 #[track_caller]
 pub fn assert_green(report: &Report) {
