@@ -6,6 +6,20 @@ use std::time::{Duration, Instant};
 
 struct Running(Child);
 
+impl Running {
+    /// Waits up to 10 s for the process to exit on its own.
+    fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "did not stop within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -147,17 +161,7 @@ fn only_serves_one_api_and_logs_never_show_a_full_token() {
             .unwrap()
             .success()
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = running.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "did not stop within 10 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = running.wait_for_exit();
     assert!(status.success(), "{status:?}");
     let mut logs = String::new();
     running
@@ -186,36 +190,31 @@ fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     std::fs::copy(fixtures.join("status.json"), dir.join("status.json")).unwrap();
     let panel = std::fs::read_to_string(fixtures.join("panel.json")).unwrap();
-    std::fs::write(
-        dir.join("panel.json"),
-        panel.replacen("\"memory\": 4096", "\"memory\": \"lots\"", 1),
-    )
-    .unwrap();
-    let output = bin()
-        .args(["serve", "--fixtures"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("panel.json") && stderr.contains("memory"),
-        "{stderr}"
-    );
-
-    std::fs::write(
-        dir.join("panel.json"),
-        panel.replacen("\"servers/123\"", "\"server-123\"", 1),
-    )
-    .unwrap();
-    let output = bin()
-        .args(["serve", "--fixtures"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("accounts.0.servers.0.id"), "{stderr}");
+    for (from, to, expected) in [
+        (
+            "\"memory\": 4096",
+            "\"memory\": \"lots\"",
+            "accounts.0.servers.0.resources.memory",
+        ),
+        (
+            "\"servers/123\"",
+            "\"server-123\"",
+            "accounts.0.servers.0.id",
+        ),
+    ] {
+        std::fs::write(dir.join("panel.json"), panel.replacen(from, to, 1)).unwrap();
+        let output = bin()
+            .args(["serve", "--fixtures"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("panel.json") && stderr.contains(expected),
+            "{stderr} names {expected}"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -261,12 +260,5 @@ fn sigterm_lets_an_in_flight_request_finish() {
         in_flight.join().unwrap().expect("answered before shutdown"),
         200
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while running.0.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "did not stop after the request finished"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(running.wait_for_exit().success());
 }
