@@ -25,7 +25,7 @@
 //!
 //! - The [`Check`] catalogue ([`CHECKS`]) is driven by the spec crate: each check runs once per
 //!   operation of `beacon_spec::catalog::OPERATIONS` it applies to, and every failure names a
-//!   `beacon_spec::rules` [`Rule`](beacon_spec::Rule) with its provenance.
+//!   `beacon_spec::rules` [`Rule`] with its provenance.
 //! - A broken `[ours]` rule only warns ([`Outcome::Warned`]) unless [`Config::strict`].
 //! - Observer checks (content type, envelope, schema, rate-limit headers) judge every
 //!   response the other checks received, errors included.
