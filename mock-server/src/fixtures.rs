@@ -44,9 +44,15 @@ pub struct Fixtures {
 
 impl Fixtures {
     /// The fixtures compiled into the binary (`fixtures/status.json`, `fixtures/panel.json`).
+    /// They are parsed and validated once per process.
     pub fn embedded() -> Self {
-        Self::parse(STATUS_JSON, "status.json", PANEL_JSON, "panel.json")
-            .expect("the embedded fixtures are valid (tested)")
+        static EMBEDDED: std::sync::OnceLock<Fixtures> = std::sync::OnceLock::new();
+        EMBEDDED
+            .get_or_init(|| {
+                Self::parse(STATUS_JSON, "status.json", PANEL_JSON, "panel.json")
+                    .expect("the embedded fixtures are valid (tested)")
+            })
+            .clone()
     }
 
     /// Loads `status.json` and `panel.json` from `dir`.

@@ -121,14 +121,11 @@ pub(crate) fn handle(
             Ok(success(&state.servers[index].detail))
         }
         OperationId::PowerServer => {
-            // The server is looked up first, so an unknown one is 404 whatever the body.
-            state
-                .read()
-                .expect("state lock")
-                .server_index(id, account)?;
-            let request: PowerRequest = call.body()?;
+            // The server is looked up before the body is read: an unknown one is 404
+            // whatever the body.
             let mut state = state.write().expect("state lock");
             let index = state.server_index(id, account)?;
+            let request: PowerRequest = call.body()?;
             let server = &mut state.servers[index];
             server.detail.status = request.action.resulting_status();
             server.detail.updated_at = clock::now();
@@ -149,18 +146,13 @@ pub(crate) fn handle(
             }))
         }
         OperationId::SendCommand => {
-            // The server is looked up first, so an unknown one is 404 whatever the body.
-            state
-                .read()
-                .expect("state lock")
-                .server_index(id, account)?;
+            let mut state = state.write().expect("state lock");
+            let index = state.server_index(id, account)?;
             let request: ConsoleCommand = call.body()?;
             let command = request.command.trim();
             if command.is_empty() {
                 return Err(ApiError::Invalid("command: must not be empty".into()));
             }
-            let mut state = state.write().expect("state lock");
-            let index = state.server_index(id, account)?;
             let server = &mut state.servers[index];
             if server.detail.status != ServerStatus::Running {
                 return Err(ApiError::BadRequest("Server is not running".into()));
@@ -178,14 +170,9 @@ pub(crate) fn handle(
             Ok(success(&state.servers[index].databases))
         }
         OperationId::CreateDatabase => {
-            // The server is looked up first, so an unknown one is 404 whatever the body.
-            state
-                .read()
-                .expect("state lock")
-                .server_index(id, account)?;
-            let request: CreateDatabase = call.body()?;
             let mut state = state.write().expect("state lock");
             let index = state.server_index(id, account)?;
+            let request: CreateDatabase = call.body()?;
             let server = &mut state.servers[index];
             let naming = DatabaseNaming::new(&server.detail.id, request.name.as_str());
             if server

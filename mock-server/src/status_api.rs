@@ -45,11 +45,15 @@ impl StatusState {
         Self { workspaces }
     }
 
-    fn page(&self, workspace: usize, slug: &str) -> Result<&PageState, ApiError> {
+    fn page_index(&self, workspace: usize, slug: &str) -> Result<usize, ApiError> {
         self.workspaces[workspace]
             .iter()
-            .find(|p| p.page.slug.as_str() == slug)
+            .position(|p| p.page.slug.as_str() == slug)
             .ok_or_else(|| page_not_found(slug))
+    }
+
+    fn page(&self, workspace: usize, slug: &str) -> Result<&PageState, ApiError> {
+        Ok(&self.workspaces[workspace][self.page_index(workspace, slug)?])
     }
 }
 
@@ -91,14 +95,12 @@ pub(crate) fn handle(
             Ok(data(StatusCode::OK, newest_first))
         }
         OperationId::CreateIncident => {
-            // The page is looked up first, so an unknown one is 404 whatever the body.
-            state.read().expect("state lock").page(workspace, slug)?;
-            let request: CreateIncident = call.body()?;
+            // The page is looked up before the body is read: an unknown one is 404
+            // whatever the body.
             let mut state = state.write().expect("state lock");
-            let page = state.workspaces[workspace]
-                .iter_mut()
-                .find(|p| p.page.slug.as_str() == slug)
-                .ok_or_else(|| page_not_found(slug))?;
+            let index = state.page_index(workspace, slug)?;
+            let request: CreateIncident = call.body()?;
+            let page = &mut state.workspaces[workspace][index];
             let now = clock::now();
             let incident = Incident {
                 id: IncidentId(format!("inc_{}", clock::random_string(clock::HEX, 12))),

@@ -73,6 +73,17 @@ fn value_after(lines: &[String], label: &str) -> String {
         .to_owned()
 }
 
+/// The status of `GET url` with `token`.
+fn status_of(url: &str, token: &str) -> u16 {
+    reqwest::blocking::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[test]
 fn the_binary_prints_urls_and_tokens_that_work() {
     let (_running, lines) = start(&[]);
@@ -80,64 +91,30 @@ fn the_binary_prints_urls_and_tokens_that_work() {
     let panel_url = value_after(&lines, "Beacon Panel API");
     let status_token = value_after(&lines, "token  ");
     let panel_token = value_after(&lines, "token (acct_1)");
-    let client = reqwest::blocking::Client::new();
-    let pages = client
-        .get(format!("{status_url}/pages"))
-        .bearer_auth(&status_token)
-        .send()
-        .unwrap();
-    assert_eq!(pages.status(), 200);
-    let servers = client
-        .get(format!("{panel_url}/servers"))
-        .bearer_auth(&panel_token)
-        .send()
-        .unwrap();
-    assert_eq!(servers.status(), 200);
+    assert_eq!(
+        status_of(&format!("{status_url}/pages"), &status_token),
+        200
+    );
+    assert_eq!(
+        status_of(&format!("{panel_url}/servers"), &panel_token),
+        200
+    );
 }
 
 #[test]
 fn extra_tokens_are_accepted_where_their_format_fits() {
     let extra = "bkn_live_0123456789abcdefghijklmnopqrstuv";
     let (_running, lines) = start(&["--token", extra, "--token", "my-panel-token-1"]);
-    let client = reqwest::blocking::Client::new();
-    let status_url = value_after(&lines, "Beacon Status API");
-    let panel_url = value_after(&lines, "Beacon Panel API");
-    assert_eq!(
-        client
-            .get(format!("{status_url}/pages"))
-            .bearer_auth(extra)
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        client
-            .get(format!("{panel_url}/servers"))
-            .bearer_auth(extra)
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        client
-            .get(format!("{panel_url}/servers"))
-            .bearer_auth("my-panel-token-1")
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        client
-            .get(format!("{status_url}/pages"))
-            .bearer_auth("my-panel-token-1")
-            .send()
-            .unwrap()
-            .status(),
-        401
-    );
+    let pages = format!("{}/pages", value_after(&lines, "Beacon Status API"));
+    let servers = format!("{}/servers", value_after(&lines, "Beacon Panel API"));
+    for (url, token, expected) in [
+        (&pages, extra, 200),
+        (&servers, extra, 200),
+        (&servers, "my-panel-token-1", 200),
+        (&pages, "my-panel-token-1", 401),
+    ] {
+        assert_eq!(status_of(url, token), expected, "{url} with {token}");
+    }
 }
 
 #[test]
@@ -146,12 +123,7 @@ fn only_serves_one_api_and_logs_never_show_a_full_token() {
     assert!(lines.iter().all(|l| !l.contains("Status API")), "{lines:?}");
     let panel_url = value_after(&lines, "Beacon Panel API");
     let token = value_after(&lines, "token (acct_1)");
-    let reply = reqwest::blocking::Client::new()
-        .get(format!("{panel_url}/servers"))
-        .bearer_auth(&token)
-        .send()
-        .unwrap();
-    assert_eq!(reply.status(), 200);
+    assert_eq!(status_of(&format!("{panel_url}/servers"), &token), 200);
     // SIGTERM: graceful shutdown, exit 0, and the request log line without the token.
     let pid = running.0.id().to_string();
     assert!(
