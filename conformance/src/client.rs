@@ -1,9 +1,11 @@
 //! The budgeted, blocking HTTP client every check goes through.
 //!
-//! It counts requests and never sends more than the budget; on an unexpected 429 it waits for
-//! `Retry-After` or `X-RateLimit-Reset` and retries instead of hammering; it records every
-//! exchange for the checks that look at all responses; and it renders each request as a curl
-//! command with the token replaced by `$BEACON_TOKEN`.
+//! It counts requests and never sends more than the budget, every request of the run
+//! included; it keeps the requests the plan gives later checks in reserve; on an unexpected
+//! 429 it waits for `Retry-After` or `X-RateLimit-Reset` and retries instead of hammering; it
+//! retries a transport failure once where that is safe (GET); it records every exchange for
+//! the checks that look at all responses; and it renders each request as a curl command with
+//! the token replaced by `$BEACON_TOKEN`.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -15,7 +17,7 @@ use serde_json::Value;
 
 use crate::config::{Config, Token};
 use crate::progress::Progress;
-use crate::report::RequestStats;
+use crate::report::{RequestStats, ResponseSeen};
 
 /// How a request authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,10 +185,10 @@ pub(crate) struct Client {
     base: String,
     token: Token,
     budget: u32,
-    probe_allowance: u32,
+    reserved: Cell<u32>,
     max_wait: Duration,
     sent: Cell<u32>,
-    probe_sent: Cell<u32>,
+    retried: Cell<u32>,
     throttled: Cell<u32>,
     probe_throttled: Cell<u32>,
     waited: Cell<Duration>,
@@ -218,10 +220,10 @@ impl Client {
             base: config.base_url.as_str().trim_end_matches('/').to_owned(),
             token: config.token.clone(),
             budget: config.max_requests,
-            probe_allowance: config.probe_allowance(),
+            reserved: Cell::new(0),
             max_wait: config.max_wait,
             sent: Cell::new(0),
-            probe_sent: Cell::new(0),
+            retried: Cell::new(0),
             throttled: Cell::new(0),
             probe_throttled: Cell::new(0),
             waited: Cell::new(Duration::ZERO),
@@ -230,18 +232,18 @@ impl Client {
         })
     }
 
-    /// Sends `request` within the check budget; on a 429 waits for the window named by the
+    /// Keeps `requests` of the budget for what the plan still has to run after the check
+    /// now running: this check may use the rest, and no more.
+    pub(crate) fn reserve(&self, requests: u32) {
+        self.reserved.set(requests);
+    }
+
+    /// Sends `request` within the budget; on a 429 waits for the window named by the
     /// response's `Retry-After` or `X-RateLimit-Reset` and retries (each retry counts).
     pub(crate) fn send(&self, request: &Request) -> Result<Exchange, ClientError> {
         let mut retries = 0;
         loop {
-            if self.sent.get() >= self.budget {
-                return Err(ClientError::BudgetSpent {
-                    budget: self.budget,
-                });
-            }
-            self.sent.set(self.sent.get() + 1);
-            let exchange = self.execute(request)?;
+            let exchange = self.send_once(request)?;
             if exchange.status != 429 {
                 return Ok(exchange);
             }
@@ -254,19 +256,38 @@ impl Client {
         }
     }
 
-    /// Sends `request` within the probe's allowance, without waiting on a 429.
+    /// Sends `request` within the budget without waiting on a 429 (the rate-limit probe).
     pub(crate) fn probe(&self, request: &Request) -> Result<Exchange, ClientError> {
-        if self.probe_sent.get() >= self.probe_allowance {
-            return Err(ClientError::BudgetSpent {
-                budget: self.probe_allowance,
-            });
-        }
-        self.probe_sent.set(self.probe_sent.get() + 1);
-        let exchange = self.execute(request)?;
+        let exchange = self.send_once(request)?;
         if exchange.status == 429 {
             self.probe_throttled.set(self.probe_throttled.get() + 1);
         }
         Ok(exchange)
+    }
+
+    /// One request, counted against the budget; a transport failure of a GET is retried
+    /// once (the retry counts too), any other is returned.
+    fn send_once(&self, request: &Request) -> Result<Exchange, ClientError> {
+        self.take_one()?;
+        match self.execute(request) {
+            Err(ClientError::Transport { .. }) if request.op.method == Method::Get => {
+                self.take_one()?;
+                self.retried.set(self.retried.get() + 1);
+                self.execute(request)
+            }
+            other => other,
+        }
+    }
+
+    /// Counts one request, or refuses when it would eat into the reserve or the budget.
+    fn take_one(&self) -> Result<(), ClientError> {
+        if self.sent.get() + self.reserved.get() >= self.budget {
+            return Err(ClientError::BudgetSpent {
+                budget: self.budget,
+            });
+        }
+        self.sent.set(self.sent.get() + 1);
+        Ok(())
     }
 
     /// Sleeps for the window reset a 429 (or any limited response) announces, at most
@@ -296,9 +317,39 @@ impl Client {
         duration
     }
 
-    /// Requests sent so far, from the budget and the probe's allowance together.
+    /// Requests sent so far.
     pub(crate) fn total_sent(&self) -> u32 {
-        self.sent.get() + self.probe_sent.get()
+        self.sent.get()
+    }
+
+    /// Time spent waiting for rate-limit windows so far.
+    pub(crate) fn waited(&self) -> Duration {
+        self.waited.get()
+    }
+
+    /// How often each (operation, status) pair was answered, in catalog and status order.
+    pub(crate) fn responses_seen(&self) -> Vec<ResponseSeen> {
+        let mut seen: Vec<ResponseSeen> = Vec::new();
+        for exchange in self.log.borrow().iter() {
+            match seen
+                .iter_mut()
+                .find(|s| s.operation == exchange.op.name && s.status == exchange.status)
+            {
+                Some(entry) => entry.count += 1,
+                None => seen.push(ResponseSeen {
+                    operation: exchange.op.name,
+                    status: exchange.status,
+                    count: 1,
+                }),
+            }
+        }
+        let position = |name: &str| {
+            beacon_spec::catalog::OPERATIONS
+                .iter()
+                .position(|op| op.name == name)
+        };
+        seen.sort_by_key(|s| (position(s.operation), s.status));
+        seen
     }
 
     /// Every exchange so far, in order.
@@ -306,13 +357,13 @@ impl Client {
         self.log.borrow().clone()
     }
 
-    /// Counters for the report.
-    pub(crate) fn stats(&self, probe_ran: bool) -> RequestStats {
+    /// Counters for the report; `planned` is the plan's count.
+    pub(crate) fn stats(&self, planned: u32) -> RequestStats {
         RequestStats {
             sent: self.sent.get(),
+            planned,
             budget: self.budget,
-            probe_sent: self.probe_sent.get(),
-            probe_allowance: probe_ran.then_some(self.probe_allowance),
+            retried: self.retried.get(),
             throttled: self.throttled.get(),
             probe_throttled: self.probe_throttled.get(),
             waited: self.waited.get(),
@@ -377,11 +428,34 @@ impl Client {
     }
 }
 
-/// Seconds until the window resets, from `Retry-After` or `X-RateLimit-Reset`.
+/// Seconds until the window resets, from `Retry-After` (either form) or
+/// `X-RateLimit-Reset`.
 pub(crate) fn reset_seconds(exchange: &Exchange) -> Option<u64> {
     ["retry-after", "x-ratelimit-reset"]
         .iter()
-        .find_map(|name| exchange.header(name)?.trim().parse().ok())
+        .find_map(|name| retry_after_seconds(exchange, name).ok())
+}
+
+/// The seconds a `Retry-After`-like header of `exchange` announces: delay-seconds, or an
+/// HTTP-date (RFC 9110), counted from now (0 when it is past). `Err` says what is wrong.
+pub(crate) fn retry_after_seconds(exchange: &Exchange, name: &str) -> Result<u64, String> {
+    let value = exchange
+        .header(name)
+        .ok_or_else(|| format!("{name} is missing"))?
+        .trim();
+    parse_retry_after(value, std::time::SystemTime::now())
+        .ok_or_else(|| format!("{name} is neither seconds nor an HTTP-date: {value:?}"))
+}
+
+fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<u64> {
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(seconds);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(now)
+            .map_or(0, |d| d.as_secs_f64().ceil() as u64),
+    )
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -455,6 +529,22 @@ fn ansi_c_quote(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use beacon_spec::catalog::{OperationId, operation};
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").expect("a date");
+        assert_eq!(parse_retry_after("120", now), Some(120));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(30)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(0)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
 
     #[test]
     fn curl_hides_the_token_and_quotes_the_body() {

@@ -9,6 +9,16 @@ pub enum ConformanceError {
     /// The configuration cannot be used, e.g. an unknown check name.
     #[error("{0}")]
     Usage(String),
+    /// The budget cannot hold the plan's minimum; nothing was sent.
+    #[error(
+        "the plan needs at least {needed} requests (one generated case per property) but --max-requests is {budget}; pass --max-requests {needed} or more, or select fewer checks or phases (nothing was sent)"
+    )]
+    BudgetTooSmall {
+        /// The smallest budget that holds the plan.
+        needed: u32,
+        /// The budget given.
+        budget: u32,
+    },
     /// The deployment could not be reached.
     #[error("cannot reach {url}: {reason}")]
     Connection {

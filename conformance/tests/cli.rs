@@ -22,7 +22,7 @@ fn text(output: &Output) -> (String, String) {
     )
 }
 
-/// `N passed, N failed` with `, N skipped` only when some were skipped.
+/// `N passed, N failed, N skipped` (`, N errors` before the skips when any errored).
 fn summary(stdout: &str) -> (u32, u32, Option<u32>) {
     let last = stdout.lines().last().expect("a summary line");
     let numbers: Vec<u32> = last
@@ -38,11 +38,8 @@ fn summary(stdout: &str) -> (u32, u32, Option<u32>) {
         .split(", ")
         .map(|p| p.split(' ').nth(1).unwrap_or(""))
         .collect();
-    assert!(
-        words == ["passed", "failed"] || words == ["passed", "failed", "skipped"],
-        "{last}"
-    );
-    (numbers[0], numbers[1], numbers.get(2).copied())
+    assert_eq!(words, ["passed", "failed", "skipped"], "{last}");
+    (numbers[0], numbers[1], Some(numbers[2]).filter(|&n| n > 0))
 }
 
 #[test]
@@ -152,9 +149,14 @@ fn exits_1_and_writes_junit_and_json_reports_when_a_check_fails() {
     assert_eq!(failing.len(), 1);
     let (case, failure) = failing[0];
     assert_eq!(case.attribute("classname"), Some("panel.list_databases"));
-    assert_eq!(case.attribute("name"), Some("auth"));
+    assert_eq!(case.attribute("name"), Some("auth [coverage]"));
     assert_eq!(failure.attribute("type"), Some("auth.required"));
-    assert!(failure.text().unwrap_or_default().contains("request: curl"));
+    assert!(
+        failure
+            .text()
+            .unwrap_or_default()
+            .contains("request:  curl")
+    );
     let skipped_cases = cases
         .iter()
         .filter(|c| c.children().any(|n| n.has_tag_name("skipped")))
@@ -316,4 +318,217 @@ fn the_readme_catalogue_names_every_check_and_rule_with_its_provenance() {
         let cell = format!("`{}` [{}]", rule.id, rule.provenance);
         assert!(readme.contains(&cell), "the README lists {cell}");
     }
+}
+
+#[test]
+fn the_default_full_write_run_against_the_mock_skips_nothing_and_exits_0() {
+    for api in [Api::Status, Api::Panel] {
+        // Arrange: the mock as `beacon-mock --rate-limit-window 3` serves it.
+        let deployment = Deployment::mock_with_window(api, std::time::Duration::from_secs(3));
+        let mut args = vec![
+            "--api",
+            api.name(),
+            "--base-url",
+            &deployment.base_url,
+            "--allow-writes",
+            "--probe-rate-limit",
+        ];
+        if api == Api::Panel {
+            args.extend(["--server-id", "123"]);
+        }
+        // Act
+        let output = conformance(&args)
+            .env("BEACON_TOKEN", deployment.token())
+            .output()
+            .expect("the binary runs");
+        // Assert
+        let (stdout, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+        assert!(stdout.ends_with(" failed, 0 skipped\n"), "{stdout}");
+        assert!(
+            stderr.contains("plan: at most"),
+            "the plan heads the run: {stderr}"
+        );
+        assert!(
+            !stdout.contains("ERROR") && !stdout.contains("SKIP "),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+fn plan_prints_the_plan_and_sends_nothing() {
+    // Arrange
+    let deployment = Deployment::mock(Api::Panel);
+    // Act
+    let output = conformance(&[
+        "--api",
+        "panel",
+        "--base-url",
+        &deployment.base_url,
+        "--token",
+        &deployment.token(),
+        "--allow-writes",
+        "--server-id",
+        "123",
+        "--probe-rate-limit",
+        "--plan",
+    ])
+    .output()
+    .expect("the binary runs");
+    // Assert
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("rate-limit-probe · list_servers"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("console-lines · get_console [coverage]"),
+        "{stdout}"
+    );
+    let last = stdout.lines().last().expect("a total");
+    assert!(last.starts_with("plan: at most "), "{last}");
+    assert!(last.contains("of a budget of 650"), "{last}");
+    assert_eq!(deployment.journaled(), 0, "nothing was sent");
+}
+
+#[test]
+fn a_budget_too_small_exits_2_naming_the_smallest_that_would_do() {
+    // Arrange
+    let deployment = Deployment::mock(Api::Status);
+    // Act
+    let output = conformance(&[
+        "--api",
+        "status",
+        "--base-url",
+        &deployment.base_url,
+        "--token",
+        &deployment.token(),
+        "--max-requests",
+        "5",
+    ])
+    .output()
+    .expect("the binary runs");
+    // Assert
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("pass --max-requests "), "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    assert_eq!(deployment.journaled(), 0);
+}
+
+#[test]
+fn junit_and_json_are_written_when_the_run_stops_with_exit_2() {
+    // Arrange: nothing listens on the port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/api/v1");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let junit = dir.path().join("junit.xml");
+    let json_path = dir.path().join("report.json");
+    // Act
+    let output = conformance(&[
+        "--api",
+        "status",
+        "--base-url",
+        &url,
+        "--token",
+        "bkn_live_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6",
+        "--junit",
+        junit.to_str().expect("UTF-8 path"),
+        "--json",
+        json_path.to_str().expect("UTF-8 path"),
+    ])
+    .output()
+    .expect("the binary runs");
+    // Assert
+    assert_eq!(output.status.code(), Some(2));
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let error = doc
+        .descendants()
+        .find(|n| n.has_tag_name("error"))
+        .expect("an error test case");
+    assert!(
+        error
+            .attribute("message")
+            .is_some_and(|m| m.contains("cannot reach")),
+        "{xml}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("the JSON file"))
+            .expect("valid JSON");
+    assert_eq!(report["success"], json!(false));
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot reach"))
+    );
+    assert!(!xml.contains("a1b2c3d4"));
+}
+
+#[test]
+fn fail_on_skip_fails_a_read_only_run() {
+    // Arrange
+    let deployment = Deployment::mock(Api::Status);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--api",
+            "status",
+            "--base-url",
+            &deployment.base_url,
+            "--token",
+            "",
+            "--seed",
+            "3",
+        ];
+        let token = deployment.token();
+        args[5] = &token;
+        args.extend(extra);
+        conformance(&args).output().expect("the binary runs")
+    };
+    // Act, Assert
+    assert_eq!(run(&[]).status.code(), Some(0));
+    let output = run(&["--fail-on-skip"]);
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("--fail-on-skip fails the run"), "{stdout}");
+}
+
+#[test]
+fn list_json_writes_the_catalogue() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("catalogue.json");
+    // Act
+    let output = conformance(&["--list", "--json", path.to_str().expect("UTF-8 path")])
+        .output()
+        .expect("the binary runs");
+    // Assert
+    assert_eq!(output.status.code(), Some(0));
+    let catalogue: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the catalogue"))
+            .expect("valid JSON");
+    let apis = catalogue["apis"].as_array().expect("apis");
+    assert_eq!(apis.len(), 2);
+    let names: Vec<&str> = apis
+        .iter()
+        .flat_map(|api| api["checks"].as_array().into_iter().flatten())
+        .filter_map(|check| check["name"].as_str())
+        .collect();
+    for check in beacon_conformance::CHECKS {
+        assert!(names.contains(&check.name), "{} is listed", check.name);
+    }
+    let panel_schema = apis[1]["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["name"] == "schema"))
+        .expect("the schema check on Panel");
+    let text = panel_schema.to_string();
+    assert!(
+        !text.contains("/pages"),
+        "no Status endpoint in Panel's entry: {text}"
+    );
 }

@@ -149,7 +149,7 @@ fn a_deployment_that_never_limits_fails_the_probe() {
         failures[0].outcome.findings()[0].rule.id,
         "panel.rate_limit"
     );
-    assert!(report.requests.probe_sent <= config.probe_allowance());
+    assert!(report.requests.sent <= config.max_requests);
 }
 
 #[test]

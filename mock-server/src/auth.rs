@@ -1,7 +1,6 @@
 //! Bearer tokens: kept only as SHA-256 digests, compared in constant time.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::RwLock;
 
 use sha2::{Digest, Sha256};
@@ -47,35 +46,8 @@ pub(crate) fn bearer(header: Option<&[u8]>) -> Result<&str, AuthFailure> {
     Ok(token.trim())
 }
 
-/// Token prefixes that are public by design and may be shown.
-const PUBLIC_PREFIXES: [&str; 2] = ["bkn_live_", "panel_"];
-
-/// Tokens shorter than this show nothing of themselves.
-const MIN_SHOWN_LEN: usize = 16;
-
-/// A token shown in logs and the journal: a known public prefix and the last four
-/// characters at most, e.g. `bkn_live_…o5p6`.
-pub(crate) struct Redacted<'a>(pub(crate) &'a str);
-
-impl fmt::Display for Redacted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let token = self.0;
-        if token.chars().count() < MIN_SHOWN_LEN {
-            return f.write_str("…");
-        }
-        let prefix = PUBLIC_PREFIXES
-            .iter()
-            .find(|p| token.starts_with(**p))
-            .copied()
-            .unwrap_or("");
-        let tail = token
-            .char_indices()
-            .rev()
-            .nth(3)
-            .map_or("", |(i, _)| &token[i..]);
-        write!(f, "{prefix}…{tail}")
-    }
-}
+/// A token shown in logs and the journal: the toolkit's one redaction rule.
+pub(crate) use beacon_spec::redact::RedactedToken as Redacted;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -182,6 +154,8 @@ mod tests {
         );
         assert_eq!(Redacted("short_token_1234").to_string(), "…1234");
         assert_eq!(Redacted("short").to_string(), "…");
+        // Ten secret characters: showing four of them would leave too few hidden.
+        assert_eq!(Redacted("panel_0123456789").to_string(), "panel_…");
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod codegen;
 pub mod panel;
 mod provenance;
 pub mod rate_limit;
+pub mod redact;
 pub mod rules;
 pub mod status;
 pub mod validate;

@@ -49,9 +49,12 @@ wire_string! {
 }
 
 impl DatabaseName {
+    /// The longest database name accepted (ours: the document states no length).
+    pub const MAX_LEN: usize = 48;
+
     /// Whether `name` is a valid database name to request.
     pub fn is_valid(name: &str) -> bool {
-        (1..=48).contains(&name.len())
+        (1..=Self::MAX_LEN).contains(&name.len())
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     }
 }

@@ -47,7 +47,13 @@ rules! {
         "Every response body validates against the schema for its operation and status, formats, id prefixes and unknown fields included");
     /// Shapes the documents do not define.
     RESPONSE_SCHEMA_OURS = ("response.schema_ours", BOTH, Ours,
-        "Bodies of operations whose shape is ours (GET /pages/{slug}, incidents) match our schemas, and no response carries a field its schema does not list");
+        "Bodies of operations whose whole shape is ours match our schemas, and no response carries a field its schema does not list");
+    /// Documented examples.
+    DOCUMENTED_EXAMPLES = ("response.documented_examples", BOTH, Documented,
+        "A documented request example is answered with the documented status and a body of the same shape as the documented response example");
+    /// Statuses an operation may answer.
+    RESPONSE_STATUS_LISTED = ("response.status_listed", BOTH, Ours,
+        "Every response status is one the contract lists for its operation: its success status, the API's common errors or the operation's own");
     /// Repeated query parameters.
     QUERY_FIRST_WINS = ("request.query_first_wins", BOTH, Ours,
         "When a query parameter is repeated the first value counts; unknown query parameters are ignored");
@@ -104,6 +110,9 @@ rules! {
     /// Panel envelope.
     PANEL_ENVELOPE = ("panel.envelope", PANEL, Documented,
         "A Panel body is {\"success\": true, \"data\"} or {\"success\": false, \"error\": \"...\"}, never both data and error");
+    /// The documented status codes.
+    PANEL_STATUS_CODES = ("panel.status_codes", PANEL, Documented,
+        "Panel answers with the documented status codes only: 200, 400, 401, 403, 404, 429 and 500");
     /// 180 a minute.
     PANEL_RATE_LIMIT = ("panel.rate_limit", PANEL, Documented,
         "Panel allows 180 requests a minute per token; past it, 429 in the error envelope");

@@ -1,14 +1,16 @@
 //! `beacon-conformance`: checks a Beacon deployment against the contract.
 //!
-//! Exit status: 0 when no check fails, 1 when any check fails, 2 for usage or connection
-//! errors (with a one-line reason on stderr).
+//! Exit status: 0 when no check fails, 1 when a check fails or errors (or is skipped under
+//! `--fail-on-skip`), 2 when nothing could be checked: a usage error, a budget too small for
+//! the plan, an unreachable deployment (with a one-line reason on stderr, and `--junit` and
+//! `--json` written all the same).
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use beacon_conformance::{Config, ProgressMode, Token};
+use beacon_conformance::{Config, Phase, ProgressMode, Token};
 use beacon_spec::Api;
 use clap::{Parser, ValueEnum};
 
@@ -38,24 +40,43 @@ struct Args {
     #[arg(long, value_name = "ID")]
     server_id: Option<String>,
     /// Exhaust one rate-limit window, require 429, wait for the reset, require recovery
-    /// (its requests come from a separate allowance of twice the window plus 10).
+    /// (its requests count against --max-requests like every other).
     #[arg(long)]
     probe_rate_limit: bool,
-    /// The most requests the checks may send [default: 50 for status, 150 for panel].
+    /// The most requests the run may send, every one counted (a hard ceiling); --cases is
+    /// lowered to fit [default: 300 for status, 650 for panel].
     #[arg(long, value_name = "N")]
     max_requests: Option<u32>,
+    /// The phases to run, comma-separated: examples, coverage, fuzz.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "examples,coverage,fuzz", value_parser = parse_phase)]
+    phases: Vec<Phase>,
+    /// Timeout of one request, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+    /// Print the plan (checks, requests, longest wait) and exit without sending anything.
+    #[arg(long)]
+    plan: bool,
+    /// Fail the run when any check is skipped.
+    #[arg(long)]
+    fail_on_skip: bool,
     /// Fail, not only warn, when an [ours] rule breaks.
     #[arg(long)]
     strict: bool,
     /// Write a JUnit XML report to PATH.
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
-    /// Write a JSON report to PATH.
+    /// Write a JSON report to PATH (with --list: the catalogue).
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
     /// Print the check catalogue and exit.
     #[arg(long)]
     list: bool,
+}
+
+fn parse_phase(name: &str) -> Result<Phase, String> {
+    Phase::from_name(name.trim()).ok_or_else(|| {
+        format!("unknown phase {name:?}: the phases are examples, coverage and fuzz")
+    })
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -75,14 +96,50 @@ impl From<ApiArg> for Api {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let reports = Reports {
+        api: args.api.map(Api::from),
+        seed: args.seed,
+        junit: args.junit.clone(),
+        json: args.json.clone().filter(|_| !args.list),
+    };
     match run(args) {
         Ok(code) => code,
         Err(error) => {
             let reason: Vec<String> = error.chain().map(ToString::to_string).collect();
-            eprintln!("error: {}", reason.join(": ").replace('\n', " "));
+            let reason = reason.join(": ").replace('\n', " ");
+            eprintln!("error: {reason}");
+            if let Err(write_error) = reports.write_error(&reason) {
+                eprintln!("error: {write_error:#}");
+            }
             ExitCode::from(2)
         }
     }
+}
+
+/// Where the reports go, known before the run, so that they exist on every exit path.
+struct Reports {
+    api: Option<Api>,
+    seed: Option<u64>,
+    junit: Option<PathBuf>,
+    json: Option<PathBuf>,
+}
+
+impl Reports {
+    /// Writes JUnit and JSON reports that hold only why the run stopped.
+    fn write_error(&self, reason: &str) -> anyhow::Result<()> {
+        if let Some(path) = &self.junit {
+            write(path, beacon_conformance::error_junit(self.api, reason))?;
+        }
+        if let Some(path) = &self.json {
+            let value = beacon_conformance::error_json(self.api, self.seed, reason);
+            write(path, serde_json::to_string_pretty(&value)? + "\n")?;
+        }
+        Ok(())
+    }
+}
+
+fn write(path: &std::path::Path, text: String) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -91,6 +148,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(api) => vec![api.into()],
             None => Api::ALL.to_vec(),
         };
+        if let Some(path) = &args.json {
+            let value = beacon_conformance::catalogue_json(&apis);
+            write(path, serde_json::to_string_pretty(&value)? + "\n")?;
+        }
         print!("{}", beacon_conformance::render_catalogue(&apis));
         return Ok(ExitCode::SUCCESS);
     }
@@ -111,12 +172,21 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(max) = args.max_requests {
         config.max_requests = max;
     }
+    config.phases = args.phases;
+    config.request_timeout = std::time::Duration::from_secs(args.timeout);
+    config.fail_on_skip = args.fail_on_skip;
     config.strict = args.strict;
     config.progress = if std::io::stderr().is_terminal() {
         ProgressMode::Bar
     } else {
         ProgressMode::Lines
     };
+
+    let plan = beacon_conformance::plan(&config)?;
+    if args.plan {
+        print!("{}", plan.render());
+        return Ok(ExitCode::SUCCESS);
+    }
     eprintln!(
         "beacon-conformance: {} at {} · seed {} (re-run with --seed {})",
         api.title(),
@@ -124,16 +194,13 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.seed,
         config.seed
     );
-
-    let report = beacon_conformance::run(&config)?;
+    eprint!("{}", plan.render());
+    let report = beacon_conformance::run_plan(&config, plan)?;
     if let Some(path) = &args.junit {
-        std::fs::write(path, report.junit())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write(path, report.junit())?;
     }
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report.json())?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write(path, serde_json::to_string_pretty(&report.json())? + "\n")?;
     }
     print!("{}", report.human());
     Ok(if report.is_success() {

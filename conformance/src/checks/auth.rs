@@ -10,9 +10,12 @@ use crate::report::Finding;
 
 const ALPHANUMERIC: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
-pub(super) fn run(
+/// Requests the check sends per operation: no token, a malformed one, an unknown one.
+pub(crate) const REQUESTS: u32 = 3;
+
+pub(crate) fn run(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {

@@ -2,11 +2,11 @@
 
 use beacon_spec::{Operation, OperationId, Rule, rules};
 
-use super::{Access, Ctx, Rejection, Stop, rejects_every, unchanged_after};
-use crate::check::Check;
+use super::{Access, Ctx, Rejection, Stop, rejects_every, snapshot_cost, unchanged_after};
+use crate::check::{Check, Cost};
 use crate::client::Request;
 use crate::report::Finding;
-use crate::strategies::{malformed_json, sample_body};
+use crate::strategies::{MALFORMED_KINDS, malformed_json, malformed_json_kinds, sample_body};
 
 /// The rule a malformed body of `op` breaks, and the Status error code it must get. On
 /// Panel a body that is not JSON has no action, command or name: the operation's
@@ -27,14 +27,20 @@ fn rule_for(op: OperationId) -> Option<(Rule, Option<&'static str>)> {
     }
 }
 
-pub(super) fn run(
+/// Snapshots before and after, the malformed bodies of the coverage phase (one of each
+/// kind), and one request per generated case.
+pub(crate) fn cost(op: &Operation) -> Cost {
+    Cost::property(2 * snapshot_cost(op), MALFORMED_KINDS, 1)
+}
+
+pub(crate) fn run(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let (Some((rule, code)), Some(base)) = (rule_for(op.id), sample_body(op.id)) else {
-        return Err(Stop::skip("the operation takes no body"));
+        return Err(Stop::error("the operation takes no body"));
     };
     let params = ctx.params(op, Access::Write)?;
     let rejection = Rejection {
@@ -48,6 +54,7 @@ pub(super) fn run(
             ctx,
             check,
             op,
+            malformed_json_kinds(&base.to_string()),
             malformed_json(base.to_string()),
             |body| {
                 Request::new(op, &params)

@@ -11,9 +11,9 @@ use crate::strategies::sample_body;
 /// A server id no account is expected to have.
 const UNKNOWN_SERVER: &str = "999999999";
 
-pub(super) fn run(
+pub(crate) fn run(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -30,7 +30,7 @@ pub(super) fn run(
             "serverId" if !ctx.target.servers.iter().any(|s| s == UNKNOWN_SERVER) => {
                 UNKNOWN_SERVER.to_owned()
             }
-            other => return Err(Stop::skip(format!("no unknown value for {other}"))),
+            other => return Err(Stop::error(format!("no unknown value for {other}"))),
         };
         params.push((param.name, value));
     }

@@ -5,22 +5,85 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use beacon_spec::catalog::operation;
-use beacon_spec::panel::{DatabaseNaming, PowerAction, ServerId, ServerStatus};
+use beacon_spec::panel::{DatabaseName, DatabaseNaming, PowerAction, ServerId, ServerStatus};
 use beacon_spec::{Operation, OperationId, rules};
+use proptest::strategy::Strategy as _;
 use serde_json::{Value, json};
 
 use super::{
     Access, Ctx, Rejection, Stop, data, ensure, ensure_accepted, error_message, listed_item,
-    property, rejects_every, unchanged_after,
+    property, rejects_every, snapshot_cost, unchanged_after,
 };
-use crate::check::Check;
+use crate::check::{Check, Cost};
 use crate::client::{Exchange, Request};
 use crate::report::Finding;
 use crate::strategies::panel::{
-    invalid_command, invalid_database_name, invalid_lines, invalid_power,
-    power_sequence as power_sequences, too_long_database_name, valid_command, valid_database_name,
-    valid_lines,
+    BOUNDARY_LINES, MAX_POWER_SEQUENCE, boundary_commands, boundary_invalid_commands,
+    boundary_invalid_database_names, boundary_invalid_lines, boundary_invalid_power,
+    boundary_lines, boundary_power_requests, boundary_power_sequences,
+    boundary_too_long_database_names, invalid_command, invalid_database_name, invalid_lines,
+    invalid_power, power_sequence as power_sequences, too_long_database_name, valid_command,
+    valid_database_name, valid_lines,
 };
+
+/// Requests a check that puts the server in a wanted state and back costs at most: the
+/// first read, a power action and a read to get there, and the same to come back.
+pub(crate) const STATUS_ROUND_TRIP: u32 = 7;
+/// The same without a wanted state: the first read, and the way back.
+const STATUS_RESTORE: u32 = 4;
+
+fn count<T>(values: Vec<T>) -> u32 {
+    values.len() as u32
+}
+
+/// One request per value.
+pub(crate) fn console_lines_invalid_cost(_: &Operation) -> Cost {
+    Cost::property(0, count(boundary_invalid_lines()), 1)
+}
+
+/// A read of totalLines, then one request per boundary value; one per case.
+pub(crate) fn console_lines_cost(_: &Operation) -> Cost {
+    Cost::property(0, 1 + BOUNDARY_LINES, 1)
+}
+
+/// Snapshots around one request per value.
+pub(crate) fn power_invalid_cost(op: &Operation) -> Cost {
+    Cost::property(2 * snapshot_cost(op), count(boundary_invalid_power()), 1)
+}
+
+/// The way back to the first state, each sequence's actions and a read after it.
+pub(crate) fn power_sequence_cost(_: &Operation) -> Cost {
+    Cost::property(
+        STATUS_RESTORE,
+        boundary_power_requests(),
+        MAX_POWER_SEQUENCE + 1,
+    )
+}
+
+/// A running server and back, one request per value.
+pub(crate) fn command_invalid_cost(_: &Operation) -> Cost {
+    Cost::property(STATUS_ROUND_TRIP, count(boundary_invalid_commands()), 1)
+}
+
+/// A running server and back, a command and a console read per value.
+pub(crate) fn command_send_cost(_: &Operation) -> Cost {
+    Cost::property(STATUS_ROUND_TRIP, 2 * count(boundary_commands()), 2)
+}
+
+/// Two properties, each between snapshots, one request per value.
+pub(crate) fn database_name_invalid_cost(op: &Operation) -> Cost {
+    Cost::property(
+        4 * snapshot_cost(op),
+        count(boundary_invalid_database_names()) + count(boundary_too_long_database_names()),
+        2,
+    )
+}
+
+/// The duplicate at the end; a list read, then a create and a list per boundary name; a
+/// create and a list per case.
+pub(crate) fn database_create_cost(_: &Operation) -> Cost {
+    Cost::property(1, 1 + 2 * 2, 2)
+}
 
 /// Reads of a server in a transitional state before giving up waiting.
 const SETTLE_POLLS: u32 = 10;
@@ -50,7 +113,7 @@ fn settled(ctx: &Ctx, server: &str) -> Result<(String, Exchange), Stop> {
     loop {
         let exchange = ctx.send(&Request::new(get, &server_param(server)))?;
         if !exchange.is_success() {
-            return Err(Stop::skip(format!(
+            return Err(Stop::error(format!(
                 "cannot read server {server}: GET /servers/{server} answered {}",
                 exchange.status
             )));
@@ -93,7 +156,7 @@ fn ensure_status(ctx: &Ctx, server: &str, wanted: ServerStatus) -> Result<(), St
     let exchange = power(ctx, server, action)?;
     let status = settled_status(ctx, server)?;
     if !exchange.is_success() || status != status_name(wanted) {
-        return Err(Stop::skip(format!(
+        return Err(Stop::error(format!(
             "cannot bring server {server} to {}: {} answered {}, then it read {status}",
             status_name(wanted),
             action.as_str(),
@@ -116,7 +179,7 @@ fn restore(ctx: &Ctx, server: &str, initial: &str) {
 
 /// Runs `run` with the server first brought to `wanted` (when given), then puts the server
 /// back the way it was found, whatever `run` returned.
-fn restoring_status<T>(
+pub(super) fn restoring_status<T>(
     ctx: &Ctx,
     server: &str,
     wanted: Option<ServerStatus>,
@@ -131,9 +194,9 @@ fn restoring_status<T>(
     result
 }
 
-pub(super) fn console_lines_invalid(
+pub(crate) fn console_lines_invalid(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -142,6 +205,7 @@ pub(super) fn console_lines_invalid(
         ctx,
         check,
         op,
+        boundary_invalid_lines(),
         invalid_lines(),
         |lines| Request::new(op, &params).query(lines.query()),
         Rejection::panel(
@@ -162,17 +226,31 @@ fn timestamp_key(timestamp: &str) -> (String, f64) {
     )
 }
 
-pub(super) fn console_lines(
+pub(crate) fn console_lines(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let params = ctx.params(op, Access::Read)?;
+    let boundary = if ctx.phase() == Some(crate::check::Phase::Coverage) {
+        let read = ctx.send(&Request::new(op, &params))?;
+        let total = data(&read)["totalLines"].as_u64().ok_or_else(|| {
+            Stop::error(format!(
+                "cannot read totalLines: {} answered {}",
+                read.op.name,
+                read.summary()
+            ))
+        })?;
+        boundary_lines(total)
+    } else {
+        Vec::new()
+    };
     property(
         ctx,
         check,
         op,
+        boundary,
         valid_lines(),
         |&lines| {
             let exchange = ctx.send(&Request::new(op, &params).query(format!("lines={lines}")))?;
@@ -218,9 +296,9 @@ pub(super) fn console_lines(
     )
 }
 
-pub(super) fn power_invalid(
+pub(crate) fn power_invalid(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -234,6 +312,7 @@ pub(super) fn power_invalid(
             ctx,
             check,
             op,
+            boundary_invalid_power(),
             invalid_power(),
             |bad| Request::new(op, &params).json(&bad.body()),
             rejection,
@@ -242,9 +321,9 @@ pub(super) fn power_invalid(
     })
 }
 
-pub(super) fn power_sequence(
+pub(crate) fn power_sequence(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -255,6 +334,7 @@ pub(super) fn power_sequence(
             ctx,
             check,
             op,
+            boundary_power_sequences(),
             power_sequences(),
             |actions| {
                 for action in actions {
@@ -288,9 +368,9 @@ pub(super) fn power_sequence(
     })
 }
 
-pub(super) fn command_invalid(
+pub(crate) fn command_invalid(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -301,6 +381,7 @@ pub(super) fn command_invalid(
             ctx,
             check,
             op,
+            boundary_invalid_commands(),
             invalid_command(),
             |bad| Request::new(op, &params).json(&bad.body()),
             Rejection::panel(
@@ -312,9 +393,9 @@ pub(super) fn command_invalid(
     })
 }
 
-pub(super) fn command_send(
+pub(crate) fn command_send(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -326,6 +407,7 @@ pub(super) fn command_send(
             ctx,
             check,
             op,
+            boundary_commands(),
             valid_command(),
             |generated| {
                 // A unique last argument, so that an earlier line cannot pass for this one.
@@ -361,8 +443,9 @@ pub(super) fn command_send(
     })
 }
 
-pub(super) fn command_stopped(
+pub(crate) fn command_stopped(
     ctx: &Ctx,
+    _check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -385,9 +468,9 @@ pub(super) fn command_stopped(
     Ok(())
 }
 
-pub(super) fn database_name_invalid(
+pub(crate) fn database_name_invalid(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -403,6 +486,7 @@ pub(super) fn database_name_invalid(
             ctx,
             check,
             op,
+            boundary_invalid_database_names(),
             invalid_database_name(),
             |bad| Request::new(op, &params).json(&bad.body()),
             forbidden,
@@ -418,6 +502,7 @@ pub(super) fn database_name_invalid(
             ctx,
             check,
             op,
+            boundary_too_long_database_names(),
             too_long_database_name(),
             |bad| Request::new(op, &params).json(&bad.body()),
             too_long,
@@ -458,9 +543,9 @@ fn naming_problems(created: &Value, naming: &DatabaseNaming) -> Vec<String> {
     problems
 }
 
-pub(super) fn database_create(
+pub(crate) fn database_create(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -468,13 +553,22 @@ pub(super) fn database_create(
     let server = ServerId(format!("{}{}", ServerId::PREFIX, params[0].1));
     let list = operation(OperationId::ListDatabases);
     let last_created: RefCell<Option<String>> = RefCell::new(None);
+    let boundary = if ctx.phase() == Some(crate::check::Phase::Coverage) {
+        boundary_database_names(ctx, &server, &params)?
+    } else {
+        Vec::new()
+    };
     property(
         ctx,
         check,
         op,
-        valid_database_name(),
-        |generated| {
-            let name = format!("{generated}_{}", ctx.unique());
+        boundary,
+        valid_database_name().prop_map(NameInput::Generated),
+        |input| {
+            let name = match input {
+                NameInput::Generated(generated) => format!("{generated}_{}", ctx.unique()),
+                NameInput::Exact(name) => name.clone(),
+            };
             let exchange = ctx.send(&Request::new(op, &params).json(&json!({"name": name})))?;
             ensure_accepted(
                 &exchange,
@@ -526,4 +620,50 @@ pub(super) fn database_create(
         }
     }
     Ok(())
+}
+
+/// A database name to create: a generated stem that gets a unique suffix when sent, or an
+/// exact boundary name.
+#[derive(Debug, Clone)]
+pub(crate) enum NameInput {
+    Generated(String),
+    Exact(String),
+}
+
+/// The coverage phase's valid names at the two ends of the length range: one character
+/// that no database of the server uses yet (neither as name nor as username), and 48
+/// characters ending in a unique suffix.
+fn boundary_database_names(
+    ctx: &Ctx,
+    server: &ServerId,
+    params: &[(&'static str, String)],
+) -> Result<Vec<NameInput>, Stop> {
+    let list = operation(OperationId::ListDatabases);
+    let listed = ctx.send(&Request::new(list, params))?;
+    let taken: Vec<String> = data(&listed)
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|db| [db["name"].as_str(), db["username"].as_str()])
+        .flatten()
+        .map(str::to_owned)
+        .collect();
+    let mut names = Vec::new();
+    let mut rng = ctx.rng(
+        crate::check::find_check("database-create").expect("registered"),
+        list,
+    );
+    let alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let start = (rng.next_u64() % alphabet.len() as u64) as usize;
+    let free = (0..alphabet.len())
+        .map(|i| char::from(alphabet[(start + i) % alphabet.len()]).to_string())
+        .find(|one| {
+            let naming = DatabaseNaming::new(server, one);
+            !taken.contains(&naming.name) && !taken.contains(&naming.username)
+        });
+    names.extend(free.map(NameInput::Exact));
+    let suffix = format!("_{}", ctx.unique());
+    let stem = "m".repeat(DatabaseName::MAX_LEN - suffix.len());
+    names.push(NameInput::Exact(format!("{stem}{suffix}")));
+    Ok(names)
 }

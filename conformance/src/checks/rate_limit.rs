@@ -7,11 +7,18 @@ use beacon_spec::{Api, Operation, Rule, rules};
 
 use super::responses::integer_header;
 use super::{Ctx, Stop};
+use crate::check::{Check, Cost};
 use crate::client::{ClientError, Exchange, Request, reset_seconds};
 use crate::report::Finding;
 
 /// Consecutive requests the countdown check sends.
-const COUNTDOWN_REQUESTS: usize = 4;
+pub(crate) const COUNTDOWN_REQUESTS: u32 = 4;
+
+/// The probe's cost: a fresh window's worth of requests, the 429, and one after the reset.
+/// A window that rolls over while probing takes more, from the budget's slack.
+pub(crate) fn probe_cost(op: &Operation) -> Cost {
+    Cost::fixed(op.api.rate_limit().tightest_limit() + 2)
+}
 
 /// The rule a wrong limit or 429 breaks on `api`.
 pub(super) fn limits_rule(api: Api) -> Rule {
@@ -34,8 +41,9 @@ pub(super) fn headers_rule(api: Api, exchange: &Exchange) -> Rule {
     }
 }
 
-pub(super) fn countdown(
+pub(crate) fn countdown(
     ctx: &Ctx,
+    _check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -76,7 +84,12 @@ pub(super) fn countdown(
     Ok(())
 }
 
-pub(super) fn probe(ctx: &Ctx, op: &'static Operation, out: &mut Vec<Finding>) -> Result<(), Stop> {
+pub(crate) fn probe(
+    ctx: &Ctx,
+    _check: &'static Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
     let api = ctx.api();
     let policy = api.rate_limit();
     let limit = u64::from(policy.tightest_limit());
@@ -89,6 +102,8 @@ pub(super) fn probe(ctx: &Ctx, op: &'static Operation, out: &mut Vec<Finding>) -
             Err(error) => Err(error.into()),
         }
     };
+    // Whether a window began while probing: then a spent budget proves nothing.
+    let mut rolled_over = false;
 
     // Exhaust the window, counting the requests served in it.
     let mut previous: Option<u64> = None;
@@ -96,6 +111,9 @@ pub(super) fn probe(ctx: &Ctx, op: &'static Operation, out: &mut Vec<Finding>) -
     let mut sent: u64 = 0;
     let throttled = loop {
         let Some(exchange) = send(&request)? else {
+            if rolled_over || sent <= limit {
+                return Err(Stop::Budget(ctx.config.max_requests));
+            }
             out.push(
                 Finding::new(
                     limits_rule(api),
@@ -124,7 +142,7 @@ pub(super) fn probe(ctx: &Ctx, op: &'static Operation, out: &mut Vec<Finding>) -
             break exchange;
         }
         if !exchange.is_success() {
-            return Err(Stop::skip(format!(
+            return Err(Stop::error(format!(
                 "the probe's {} answered {}",
                 request.describe(),
                 exchange.status
@@ -149,7 +167,10 @@ pub(super) fn probe(ctx: &Ctx, op: &'static Operation, out: &mut Vec<Finding>) -
                 _ => 1,
             },
             // A rise in Remaining: a new window began with this request.
-            Some(before) if remaining > before => 1,
+            Some(before) if remaining > before => {
+                rolled_over = true;
+                1
+            }
             Some(0) => {
                 out.push(
                     Finding::new(
@@ -225,7 +246,7 @@ pub(super) fn probe(ctx: &Ctx, op: &'static Operation, out: &mut Vec<Finding>) -
         .client
         .pause(Duration::from_secs(wait) + Duration::from_secs(1));
     let Some(recovered) = send(&request)? else {
-        return Err(Stop::Budget(ctx.config.probe_allowance()));
+        return Err(Stop::Budget(ctx.config.max_requests));
     };
     if !recovered.is_success() {
         out.push(

@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::rate_limit::{headers_rule, limits_rule};
 use super::{Ctx, Stop};
+use crate::check::Check;
 use crate::client::Exchange;
+use crate::client::retry_after_seconds;
 use crate::report::Finding;
 
 /// The exchanges of `op`, or a skip when the run saw none.
@@ -22,7 +24,9 @@ fn observed(ctx: &Ctx, op: &Operation) -> Result<Vec<Exchange>, Stop> {
         .filter(|e| e.op.id == op.id)
         .collect();
     if exchanges.is_empty() {
-        return Err(Stop::skip("no response of this operation was observed"));
+        return Err(Stop::skip(
+            "no selected check sent this operation (see --phases, --only and the mode)",
+        ));
     }
     Ok(exchanges)
 }
@@ -69,8 +73,9 @@ impl PerRule {
     }
 }
 
-pub(super) fn content_type(
+pub(crate) fn content_type(
     ctx: &Ctx,
+    _check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -183,8 +188,9 @@ fn envelope_problem(api: Api, exchange: &Exchange) -> Option<Finding> {
     })
 }
 
-pub(super) fn envelope(
+pub(crate) fn envelope(
     ctx: &Ctx,
+    _check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -243,8 +249,9 @@ fn schema_rules(provenance: Provenance, violations: Vec<Violation>) -> Vec<(Rule
     .collect()
 }
 
-pub(super) fn schema(
+pub(crate) fn schema(
     ctx: &Ctx,
+    _check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -311,8 +318,9 @@ pub(super) fn integer_header(exchange: &Exchange, name: &str) -> Result<u64, Str
     }
 }
 
-pub(super) fn rate_limit_headers(
+pub(crate) fn rate_limit_headers(
     ctx: &Ctx,
+    _check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -410,7 +418,7 @@ pub(super) fn rate_limit_headers(
         }
         if exchange.status == 429 {
             if let Some(retry_after) = policy.retry_after_header {
-                match integer_header(exchange, retry_after) {
+                match retry_after_seconds(exchange, retry_after) {
                     Ok(secs) if secs <= period => {}
                     Ok(secs) => found.add(
                         Finding::new(
@@ -450,6 +458,47 @@ fn scope_name(scope: RateScope) -> &'static str {
         RateScope::ClientIp => "per-IP",
         RateScope::Token => "per-token",
     }
+}
+
+/// The statuses the Panel document lists; any other is undocumented.
+const PANEL_DOCUMENTED_STATUSES: [u16; 7] = [200, 400, 401, 403, 404, 429, 500];
+
+pub(crate) fn status_code(
+    ctx: &Ctx,
+    _check: &'static Check,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+) -> Result<(), Stop> {
+    let exchanges = observed(ctx, op)?;
+    let listed: Vec<u16> = std::iter::once(op.success_status)
+        .chain(op.error_statuses().iter().map(|e| e.status))
+        .collect();
+    PerRule::collect(&exchanges, out, |exchange, found| {
+        let status = exchange.status;
+        if listed.contains(&status) {
+            return;
+        }
+        let documented_list = ctx.api() == Api::Panel;
+        let (rule, expected) = if documented_list && !PANEL_DOCUMENTED_STATUSES.contains(&status) {
+            (
+                rules::PANEL_STATUS_CODES,
+                format!("one of the documented {PANEL_DOCUMENTED_STATUSES:?}"),
+            )
+        } else {
+            (
+                rules::RESPONSE_STATUS_LISTED,
+                format!("one of {listed:?}, the statuses listed for {}", op.name),
+            )
+        };
+        found.add(
+            Finding::new(
+                rule,
+                format!("{} answered the undocumented status {status}", op.name),
+            )
+            .expected(expected)
+            .exchange(exchange),
+        );
+    })
 }
 
 #[cfg(test)]

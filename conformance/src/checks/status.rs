@@ -8,19 +8,49 @@ use serde_json::{Value, json};
 
 use super::{
     Access, Ctx, Rejection, Stop, data, ensure, ensure_accepted, listed_item, property,
-    rejects_every, unchanged_after,
+    rejects_every, snapshot_cost, unchanged_after,
 };
-use crate::check::Check;
+use crate::check::{Check, Cost};
 use crate::client::Request;
 use crate::report::Finding;
 use crate::strategies::sample_body;
 use crate::strategies::status::{
-    IncidentInput, invalid_incident, non_json_accept, non_json_content_type, valid_incident,
+    IncidentInput, boundary_bad_incidents, boundary_incidents, boundary_non_json_accepts,
+    boundary_non_json_content_types, invalid_incident, non_json_accept, non_json_content_type,
+    valid_incident,
 };
 
-pub(super) fn not_acceptable(
+fn count<T>(values: Vec<T>) -> u32 {
+    values.len() as u32
+}
+
+/// One request per value.
+pub(crate) fn not_acceptable_cost(_: &Operation) -> Cost {
+    Cost::property(0, count(boundary_non_json_accepts()), 1)
+}
+
+/// Snapshots around one request per value.
+pub(crate) fn unsupported_media_type_cost(op: &Operation) -> Cost {
+    Cost::property(
+        2 * snapshot_cost(op),
+        count(boundary_non_json_content_types()),
+        1,
+    )
+}
+
+/// Snapshots around one request per value.
+pub(crate) fn incident_invalid_cost(op: &Operation) -> Cost {
+    Cost::property(2 * snapshot_cost(op), count(boundary_bad_incidents()), 1)
+}
+
+/// A create and a list per incident.
+pub(crate) fn incident_create_cost(_: &Operation) -> Cost {
+    Cost::property(0, 2 * count(boundary_incidents()), 2)
+}
+
+pub(crate) fn not_acceptable(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -29,6 +59,7 @@ pub(super) fn not_acceptable(
         ctx,
         check,
         op,
+        boundary_non_json_accepts(),
         non_json_accept(),
         |accept| Request::new(op, &params).header("Accept", accept.clone()),
         Rejection {
@@ -41,14 +72,14 @@ pub(super) fn not_acceptable(
     )
 }
 
-pub(super) fn unsupported_media_type(
+pub(crate) fn unsupported_media_type(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
     let body = sample_body(op.id)
-        .ok_or_else(|| Stop::skip("the operation takes no body"))?
+        .ok_or_else(|| Stop::error("the operation takes no body"))?
         .to_string()
         .into_bytes();
     let params = ctx.params(op, Access::Write)?;
@@ -63,6 +94,7 @@ pub(super) fn unsupported_media_type(
             ctx,
             check,
             op,
+            boundary_non_json_content_types(),
             non_json_content_type(),
             |content_type| {
                 let request = Request::new(op, &params).body(body.clone());
@@ -77,9 +109,9 @@ pub(super) fn unsupported_media_type(
     })
 }
 
-pub(super) fn incident_invalid(
+pub(crate) fn incident_invalid(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -95,6 +127,7 @@ pub(super) fn incident_invalid(
             ctx,
             check,
             op,
+            boundary_bad_incidents(),
             invalid_incident(),
             |incident| {
                 let exchange = ctx.send(&Request::new(op, &params).json(&incident.body()))?;
@@ -156,9 +189,9 @@ fn differences(actual: &Value, expected: &Value) -> Vec<String> {
     out
 }
 
-pub(super) fn incident_create(
+pub(crate) fn incident_create(
     ctx: &Ctx,
-    check: &Check,
+    check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
@@ -174,6 +207,7 @@ pub(super) fn incident_create(
         ctx,
         check,
         op,
+        boundary_incidents(),
         valid_incident(),
         |incident| {
             let exchange = ctx.send(&Request::new(op, &params).json(&incident.body()))?;

@@ -107,6 +107,45 @@ pub(crate) fn malformed_json(base: String) -> impl Strategy<Value = MalformedBod
     })
 }
 
+/// How many boundary values [`malformed_json_kinds`] gives.
+pub(crate) const MALFORMED_KINDS: u32 = 6;
+
+/// One body of each malformed kind, derived from `base` deterministically: the coverage
+/// phase's boundary values (cut after the first byte and before the last, and so on).
+pub(crate) fn malformed_json_kinds(base: &str) -> Vec<MalformedBody> {
+    let len = base.len();
+    let mut not_utf8 = base.as_bytes().to_vec();
+    not_utf8.insert(1.min(not_utf8.len()), 0xff);
+    let bodies = vec![
+        MalformedBody {
+            kind: "truncated",
+            bytes: base.as_bytes()[..len.saturating_sub(1)].to_vec(),
+        },
+        MalformedBody {
+            kind: "single-quoted",
+            bytes: base.replace('"', "'").into_bytes(),
+        },
+        MalformedBody {
+            kind: "trailing comma",
+            bytes: format!("{},}}", &base[..len.saturating_sub(1)]).into_bytes(),
+        },
+        MalformedBody {
+            kind: "trailing garbage",
+            bytes: format!("{base} x").into_bytes(),
+        },
+        MalformedBody {
+            kind: "not UTF-8",
+            bytes: not_utf8,
+        },
+        MalformedBody {
+            kind: "empty",
+            bytes: Vec::new(),
+        },
+    ];
+    debug_assert_eq!(bodies.len() as u32, MALFORMED_KINDS);
+    bodies
+}
+
 /// A string strategy from a regular expression known to be valid.
 pub(crate) fn regex(pattern: &'static str) -> BoxedStrategy<String> {
     proptest::string::string_regex(pattern)
@@ -142,5 +181,17 @@ mod tests {
                 Ok(())
             })
             .expect("every generated body is malformed");
+        let kinds = malformed_json_kinds(
+            &sample_body(OperationId::PowerServer)
+                .expect("a body")
+                .to_string(),
+        );
+        assert_eq!(kinds.len() as u32, MALFORMED_KINDS);
+        for body in kinds {
+            assert!(
+                serde_json::from_slice::<Value>(&body.bytes).is_err(),
+                "{body:?}"
+            );
+        }
     }
 }

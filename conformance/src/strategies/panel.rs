@@ -1,6 +1,6 @@
 //! Strategies for the Panel API: power actions, console lines and commands, database names.
 
-use beacon_spec::panel::PowerAction;
+use beacon_spec::panel::{ConsoleQuery, DatabaseName, PowerAction};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Value, json};
@@ -45,9 +45,51 @@ pub(crate) fn invalid_power() -> impl Strategy<Value = BadPower> {
     ]
 }
 
+/// The coverage phase's invalid power bodies: one of each kind.
+pub(crate) fn boundary_invalid_power() -> Vec<BadPower> {
+    vec![
+        BadPower::Missing,
+        BadPower::Empty,
+        BadPower::WrongCase("Start".to_owned()),
+        BadPower::WrongCase("STOP".to_owned()),
+        BadPower::Unknown("reboot".to_owned()),
+        BadPower::NotString(json!(1)),
+    ]
+}
+
+/// The coverage phase's power sequences: every documented action alone, then the
+/// transitions out of a stopped server (restart and start) and a kill of a running one.
+pub(crate) fn boundary_power_sequences() -> Vec<Vec<PowerAction>> {
+    use PowerAction::{Kill, Restart, Start, Stop};
+    vec![
+        vec![Start],
+        vec![Stop],
+        vec![Restart],
+        vec![Kill],
+        vec![Stop, Restart],
+        vec![Kill, Start],
+        vec![Start, Kill],
+    ]
+}
+
+/// Requests the coverage phase's power sequences send: each action and one read after
+/// each sequence.
+pub(crate) fn boundary_power_requests() -> u32 {
+    boundary_power_sequences()
+        .iter()
+        .map(|sequence| sequence.len() as u32 + 1)
+        .sum()
+}
+
+/// The longest generated power sequence.
+pub(crate) const MAX_POWER_SEQUENCE: u32 = 3;
+
 /// Sequences of one to three valid power actions.
 pub(crate) fn power_sequence() -> impl Strategy<Value = Vec<PowerAction>> {
-    proptest::collection::vec(select(PowerAction::ALL.to_vec()), 1..=3)
+    proptest::collection::vec(
+        select(PowerAction::ALL.to_vec()),
+        1..=MAX_POWER_SEQUENCE as usize,
+    )
 }
 
 /// A console `lines` value that is not an integer in 1..=1000.
@@ -86,6 +128,45 @@ pub(crate) fn invalid_lines() -> impl Strategy<Value = BadLines> {
     ]
 }
 
+/// The coverage phase's refused `lines` values: just outside each end, and one of each
+/// other kind.
+pub(crate) fn boundary_invalid_lines() -> Vec<BadLines> {
+    vec![
+        BadLines::Zero,
+        BadLines::Negative(-1),
+        BadLines::TooLarge(u64::from(ConsoleQuery::MAX_LINES) + 1),
+        BadLines::Fraction("1.5".to_owned()),
+        BadLines::Word("abc".to_owned()),
+        BadLines::Empty,
+    ]
+}
+
+/// How many accepted `lines` values the coverage phase sends at most.
+pub(crate) const BOUNDARY_LINES: u32 = 7;
+
+/// The coverage phase's accepted `lines` values around a console of `total` lines: 1, 2,
+/// total−1, total, total+1, 999 and 1000, each once and within 1..=1000.
+pub(crate) fn boundary_lines(total: u64) -> Vec<u32> {
+    let max = u64::from(ConsoleQuery::MAX_LINES);
+    let mut values: Vec<u32> = [
+        1,
+        2,
+        total.saturating_sub(1),
+        total,
+        total + 1,
+        max - 1,
+        max,
+    ]
+    .into_iter()
+    .filter(|n| (1..=max).contains(n))
+    .map(|n| n as u32)
+    .collect();
+    values.sort_unstable();
+    values.dedup();
+    debug_assert!(values.len() as u32 <= BOUNDARY_LINES);
+    values
+}
+
 /// `lines` values that must be accepted.
 pub(crate) fn valid_lines() -> impl Strategy<Value = u32> {
     1u32..=1000
@@ -120,6 +201,25 @@ pub(crate) fn invalid_command() -> impl Strategy<Value = BadCommand> {
         regex("[ \t\n]{1,4}").prop_map(BadCommand::Blank),
         non_string().prop_map(BadCommand::NotString),
     ]
+}
+
+/// The coverage phase's refused commands: one of each kind.
+pub(crate) fn boundary_invalid_commands() -> Vec<BadCommand> {
+    vec![
+        BadCommand::Missing,
+        BadCommand::Empty,
+        BadCommand::Blank(" ".to_owned()),
+        BadCommand::Blank("\t\n".to_owned()),
+        BadCommand::NotString(json!(1)),
+    ]
+}
+
+/// The coverage phase's accepted commands: one character, a plain one, and one that is not
+/// ASCII.
+pub(crate) fn boundary_commands() -> Vec<String> {
+    ["x", "say hello", "say héllo ✓ 日本"]
+        .map(str::to_owned)
+        .to_vec()
 }
 
 /// Plausible console commands: a word and up to three arguments.
@@ -167,6 +267,25 @@ pub(crate) fn invalid_database_name() -> impl Strategy<Value = BadDatabaseName> 
             .prop_map(|(a, bad, b)| BadDatabaseName::BadCharacter(format!("{a}{bad}{b}"))),
         non_string().prop_map(BadDatabaseName::NotString),
     ]
+}
+
+/// The coverage phase's forbidden database names: one of each kind.
+pub(crate) fn boundary_invalid_database_names() -> Vec<BadDatabaseName> {
+    vec![
+        BadDatabaseName::Missing,
+        BadDatabaseName::Empty,
+        BadDatabaseName::BadCharacter("a-b".to_owned()),
+        BadDatabaseName::BadCharacter("a b".to_owned()),
+        BadDatabaseName::BadCharacter("é".to_owned()),
+        BadDatabaseName::NotString(json!(1)),
+    ]
+}
+
+/// The coverage phase's name one character over the maximum.
+pub(crate) fn boundary_too_long_database_names() -> Vec<BadDatabaseName> {
+    vec![BadDatabaseName::TooLong(
+        "n".repeat(DatabaseName::MAX_LEN + 1),
+    )]
 }
 
 /// Database names of valid characters but longer than 48: the length cap is ours

@@ -70,6 +70,39 @@ pub(crate) fn valid_incident() -> impl Strategy<Value = IncidentInput> {
         })
 }
 
+/// The longest incident name the schema allows.
+pub(crate) const MAX_INCIDENT_NAME: usize = 200;
+
+/// The coverage phase's valid incidents: every status paired with an impact (so every enum
+/// value is sent), names at 1 and at [`MAX_INCIDENT_NAME`] characters, and one body with
+/// neither status nor impact, so that the defaults are exercised.
+pub(crate) fn boundary_incidents() -> Vec<IncidentInput> {
+    let names = [
+        "x".to_owned(),
+        "Checkout degraded".to_owned(),
+        "n".repeat(MAX_INCIDENT_NAME),
+        "API latency: élevée 日本".to_owned(),
+    ];
+    let mut inputs: Vec<IncidentInput> = IncidentStatus::ALL
+        .iter()
+        .zip(Impact::ALL)
+        .zip(names)
+        .map(|((status, impact), name)| IncidentInput {
+            name,
+            status: Some(*status),
+            impact: Some(impact),
+            message: Some("beacon-conformance coverage".to_owned()),
+        })
+        .collect();
+    inputs.push(IncidentInput {
+        name: "beacon-conformance defaults".to_owned(),
+        status: None,
+        impact: None,
+        message: None,
+    });
+    inputs
+}
+
 /// An incident body that breaks the `CreateIncident` schema in exactly one way.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum BadIncident {
@@ -130,6 +163,22 @@ fn not_one_of(valid: &'static [&'static str]) -> BoxedStrategy<String> {
         .boxed()
 }
 
+/// The coverage phase's schema-breaking incidents: one of each kind, at the boundary
+/// (a name one character over the maximum, a value just outside each enum).
+pub(crate) fn boundary_bad_incidents() -> Vec<BadIncident> {
+    vec![
+        BadIncident::MissingName,
+        BadIncident::EmptyName,
+        BadIncident::NameTooLong(MAX_INCIDENT_NAME + 1),
+        BadIncident::NameNotString(json!(42)),
+        BadIncident::UnknownStatus("closed".to_owned()),
+        BadIncident::UnknownImpact("catastrophic".to_owned()),
+        BadIncident::MessageNotString(json!(true)),
+        BadIncident::UnknownField("severity".to_owned()),
+        BadIncident::NotAnObject(json!([])),
+    ]
+}
+
 /// Incident bodies that break the schema in one way each.
 pub(crate) fn invalid_incident() -> impl Strategy<Value = BadIncident> {
     prop_oneof![
@@ -155,6 +204,30 @@ pub(crate) fn invalid_incident() -> impl Strategy<Value = BadIncident> {
             Just(Value::Null),
         ]
         .prop_map(BadIncident::NotAnObject),
+    ]
+}
+
+/// The coverage phase's `Accept` values that exclude JSON: one per common media family,
+/// and JSON refused by `q=0`.
+pub(crate) fn boundary_non_json_accepts() -> Vec<String> {
+    [
+        "text/html",
+        "application/xml",
+        "text/plain",
+        "image/png",
+        "application/json;q=0",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// The coverage phase's `Content-Type` values that are not JSON; `None` sends none.
+pub(crate) fn boundary_non_json_content_types() -> Vec<Option<String>> {
+    vec![
+        None,
+        Some("text/plain".to_owned()),
+        Some("application/x-www-form-urlencoded".to_owned()),
+        Some("application/xml".to_owned()),
     ]
 }
 

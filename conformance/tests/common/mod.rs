@@ -69,10 +69,15 @@ impl Deployment {
 
     /// The beacon-mock server itself (2 s windows), serving `api`'s base URL.
     pub fn mock(api: Api) -> Self {
+        Self::mock_with_window(api, WINDOW)
+    }
+
+    /// The beacon-mock server itself with rate-limit windows of `window`.
+    pub fn mock_with_window(api: Api, window: Duration) -> Self {
         let runtime = runtime();
         let mock = runtime.block_on(
             beacon_mock::MockServer::builder()
-                .rate_limit_window(WINDOW)
+                .rate_limit_window(window)
                 .start(),
         );
         let base_url = match api {
@@ -159,6 +164,36 @@ impl Deployment {
             .and(bearer(&self.token()))
     }
 
+    /// The admin API's URL of a beacon-mock deployment: the origin, then `/__admin`.
+    fn admin_url(&self, path: &str) -> String {
+        assert!(
+            matches!(self.server, Some(Server::Mock(_))),
+            "the admin API needs a beacon-mock deployment"
+        );
+        let origin = self.base_url.trim_end_matches("/api/v1");
+        format!("{origin}/__admin{path}")
+    }
+
+    /// How many Beacon requests the beacon-mock deployment has journaled.
+    pub fn journaled(&self) -> usize {
+        let journal: Value = reqwest::blocking::Client::new()
+            .get(self.admin_url("/requests"))
+            .send()
+            .and_then(|r| r.json())
+            .expect("the journal");
+        journal["requests"].as_array().map_or(0, Vec::len)
+    }
+
+    /// Injects a fault into the beacon-mock deployment (`POST /__admin/faults`).
+    pub fn inject(&self, fault: Value) {
+        let response = reqwest::blocking::Client::new()
+            .post(self.admin_url("/faults"))
+            .json(&fault)
+            .send()
+            .expect("the admin API answers");
+        assert!(response.status().is_success(), "{fault} was refused");
+    }
+
     /// Runs `config` against this deployment.
     pub fn run(&self, config: &Config) -> Report {
         beacon_conformance::run(config).expect("the run reaches the deployment")
@@ -222,23 +257,41 @@ pub enum Writes {
 /// newly fails, and that one of its findings names `rule`.
 #[track_caller]
 pub fn assert_only_new_failure(report: &Report, check: &str, operation: &str, rule: &str) {
+    assert_only_new_failures(report, &[(check, operation)], check, operation, rule);
+}
+
+/// Asserts that exactly the (check, operation) pairs of `expected` fail beyond the
+/// baseline, and that `check` on `operation` names `rule` in a binding finding.
+#[track_caller]
+pub fn assert_only_new_failures(
+    report: &Report,
+    expected: &[(&str, &str)],
+    check: &str,
+    operation: &str,
+    rule: &str,
+) {
     let writes = if report.allow_writes {
         Writes::Allowed
     } else {
         Writes::Forbidden
     };
     let baseline = baseline(report.api, writes);
-    let target = (check.to_owned(), operation.to_owned());
-    assert!(
-        !baseline.contains(&target),
-        "{check} on {operation} fails even without the fault:\n{}",
-        report.human()
-    );
+    let targets: BTreeSet<(String, String)> = expected
+        .iter()
+        .map(|(c, o)| ((*c).to_owned(), (*o).to_owned()))
+        .collect();
+    for target in &targets {
+        assert!(
+            !baseline.contains(target),
+            "{target:?} fails even without the fault:\n{}",
+            report.human()
+        );
+    }
     let new: BTreeSet<_> = failed(report).difference(baseline).cloned().collect();
     assert_eq!(
         new,
-        BTreeSet::from([target]),
-        "exactly {check} on {operation} should newly fail:\n{}",
+        targets,
+        "exactly {expected:?} should newly fail:\n{}",
         report.human()
     );
     let result = report

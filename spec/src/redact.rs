@@ -1,0 +1,138 @@
+//! How a secret token is shown in logs, journals and reports: the one redaction rule of the
+//! toolkit, used by the mock and the conformance suite alike.
+
+use std::fmt;
+
+/// Prefixes that are the same for every token of an API, so showing them reveals nothing:
+/// Status's `bkn_live_` and the Panel tokens' `panel_`.
+pub const KNOWN_TOKEN_PREFIXES: [&str; 2] = ["bkn_live_", "panel_"];
+
+/// Tokens shorter than this many characters are shown as `…` alone.
+pub const MIN_SHOWN_LEN: usize = 16;
+
+/// Characters of the tail shown at most.
+const TAIL: usize = 4;
+/// Secret characters that always stay hidden: with fewer, no tail is shown.
+const HIDDEN: usize = 8;
+
+/// A token as it may be shown: `…` alone under [`MIN_SHOWN_LEN`] characters; otherwise a
+/// known, non-secret prefix ([`KNOWN_TOKEN_PREFIXES`]) if the token starts with one, `…`,
+/// and the last 4 characters, the tail only while at least 8 secret characters stay hidden.
+/// Nothing else of an arbitrary token is ever shown: its own "prefix" (everything before its
+/// first `_`, say) may well be secret.
+///
+/// ```
+/// use beacon_spec::redact::RedactedToken;
+///
+/// // Arrange, Act
+/// let shown = RedactedToken("bkn_live_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6").to_string();
+/// // Assert
+/// assert_eq!(shown, "bkn_live_…o5p6");
+/// assert_eq!(RedactedToken("panel_0123456789").to_string(), "panel_…");
+/// ```
+#[derive(Clone, Copy)]
+pub struct RedactedToken<'a>(pub &'a str);
+
+impl fmt::Display for RedactedToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret = self.0;
+        let chars = secret.chars().count();
+        if chars < MIN_SHOWN_LEN {
+            return f.write_str("…");
+        }
+        let prefix = KNOWN_TOKEN_PREFIXES
+            .iter()
+            .find(|prefix| secret.starts_with(*prefix))
+            .copied()
+            .unwrap_or("");
+        if chars >= prefix.chars().count() + TAIL + HIDDEN {
+            let tail = secret
+                .char_indices()
+                .rev()
+                .nth(TAIL - 1)
+                .map_or("", |(i, _)| &secret[i..]);
+            write!(f, "{prefix}…{tail}")
+        } else {
+            write!(f, "{prefix}…")
+        }
+    }
+}
+
+impl fmt::Debug for RedactedToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// `text` with every occurrence of `secret` replaced by its redacted form.
+pub fn scrub(text: &str, secret: &str) -> String {
+    if secret.is_empty() || !text.contains(secret) {
+        return text.to_owned();
+    }
+    text.replace(secret, &RedactedToken(secret).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(secret: &str) -> String {
+        RedactedToken(secret).to_string()
+    }
+
+    #[test]
+    fn an_arbitrary_token_shows_nothing_before_its_last_four_characters() {
+        assert_eq!(shown("mysecretpaneltoken_1"), "…en_1");
+        assert_eq!(shown("mysec_retpaneltoken1"), "…ken1");
+        assert_eq!(shown("bkn_test_a1b2c3d4e5f6g7h8"), "…g7h8");
+        assert_eq!(shown("pane_l0123456789abcdef"), "…cdef");
+        assert_eq!(
+            shown("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_live_x"),
+            "…ve_x"
+        );
+    }
+
+    #[test]
+    fn a_known_prefix_is_shown_with_the_last_four_characters_while_eight_stay_hidden() {
+        assert_eq!(
+            shown("bkn_live_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"),
+            "bkn_live_…o5p6"
+        );
+        assert_eq!(shown("panel_acct1_7f3c9a2b5d1e4f60"), "panel_…4f60");
+        // Ten secret characters: a tail of 4 would leave only 6 hidden.
+        assert_eq!(shown("panel_0123456789"), "panel_…");
+        assert_eq!(shown("bkn_live_0123456789a"), "bkn_live_…");
+        assert_eq!(shown("bkn_live_0123456789ab"), "bkn_live_…89ab");
+    }
+
+    #[test]
+    fn a_token_shorter_than_sixteen_characters_shows_only_an_ellipsis() {
+        for secret in ["", "tiny", "short_secret", "panel_012345678"] {
+            assert_eq!(shown(secret), "…", "{secret:?}");
+        }
+        assert_eq!(shown("0123456789abcdef"), "…cdef");
+    }
+
+    #[test]
+    fn no_token_shows_more_than_a_known_prefix_and_four_characters() {
+        for secret in [
+            "mysecretpaneltoken_1",
+            "my_secret_panel_token_1234",
+            "averyveryverylongtokenwithoutunderscores",
+            "panel_0123456789",
+        ] {
+            let display = shown(secret);
+            let revealed = KNOWN_TOKEN_PREFIXES
+                .iter()
+                .fold(display.replace('…', ""), |text, prefix| {
+                    text.strip_prefix(prefix).unwrap_or(&text).to_owned()
+                });
+            assert!(
+                revealed.chars().count() <= 4,
+                "{secret:?} shows {display:?}"
+            );
+            assert!(secret.ends_with(&revealed), "{secret:?} shows {display:?}");
+            assert_eq!(scrub(secret, secret), display);
+        }
+    }
+}
