@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::RwLock;
 
+use parking_lot::RwLock;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -106,7 +106,7 @@ impl TokenStore {
     /// token makes it valid again.
     pub(crate) fn insert(&self, token: &str, principal: usize) {
         let digest = digest(token);
-        let mut entries = self.entries.write().expect("token store lock");
+        let mut entries = self.entries.write();
         let list = entries.entry(bucket(&digest)).or_default();
         list.retain(|e| !bool::from(e.digest.ct_eq(&digest)));
         list.push(Entry {
@@ -119,7 +119,7 @@ impl TokenStore {
     /// Revokes `token`; returns whether it was known.
     pub(crate) fn revoke(&self, token: &str) -> bool {
         let digest = digest(token);
-        let mut entries = self.entries.write().expect("token store lock");
+        let mut entries = self.entries.write();
         let mut found = false;
         for entry in entries.get_mut(&bucket(&digest)).into_iter().flatten() {
             if bool::from(entry.digest.ct_eq(&digest)) {
@@ -134,7 +134,7 @@ impl TokenStore {
     /// its requests without keeping it).
     pub(crate) fn principal(&self, token: &str) -> Result<(usize, u64), AuthFailure> {
         let digest = digest(token);
-        let entries = self.entries.read().expect("token store lock");
+        let entries = self.entries.read();
         let key = bucket(&digest);
         let entry = entries
             .get(&key)
@@ -156,8 +156,8 @@ impl TokenStore {
         for (token, principal) in tokens {
             fresh.insert(token, principal);
         }
-        let fresh = fresh.entries.into_inner().expect("fresh token store");
-        *self.entries.write().expect("token store lock") = fresh;
+        let fresh = fresh.entries.into_inner();
+        *self.entries.write() = fresh;
     }
 }
 

@@ -1,9 +1,8 @@
 //! Beacon Panel API: state and handlers.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::RwLock;
 
-use beacon_spec::OperationId;
+use beacon_spec::PanelOperation;
 use beacon_spec::panel::{
     CommandSent, ConsoleCommand, ConsoleLogs, ConsoleQuery, CreateDatabase, CreatedDatabase,
     Database, DatabaseNaming, LogEntry, PanelSuccess, PowerAccepted, PowerRequest, ServerDetail,
@@ -11,11 +10,12 @@ use beacon_spec::panel::{
 };
 use bytes::Bytes;
 use http::{Response, StatusCode};
+use parking_lot::RwLock;
 
+use crate::call::Call;
 use crate::clock;
 use crate::error::{ApiError, json_response};
 use crate::fixtures::PanelFixtures;
-use crate::service::Call;
 
 /// Console lines kept per server; older ones are dropped.
 const CONSOLE_CAPACITY: usize = 10_000;
@@ -98,15 +98,21 @@ fn log(server: &mut ServerState, level: &str, message: String) {
 }
 
 /// Handles one authenticated, rate-limited Panel operation for `account`.
+///
+/// A write parses and validates its body before it takes the state's write lock, then
+/// looks the server up under the lock (an unknown one is 404, another account's 403,
+/// whatever the body) and re-checks what depends on state (a stopped server, a duplicate
+/// database) there.
 pub(crate) fn handle(
     state: &RwLock<PanelState>,
+    op: PanelOperation,
     call: &Call<'_>,
     account: usize,
 ) -> Result<Response<Bytes>, ApiError> {
     let id = call.param("serverId");
-    match call.operation.id {
-        OperationId::ListServers => {
-            let state = state.read().expect("state lock");
+    match op {
+        PanelOperation::ListServers => {
+            let state = state.read();
             let servers: Vec<ServerSummary> = state
                 .servers
                 .iter()
@@ -115,17 +121,16 @@ pub(crate) fn handle(
                 .collect();
             Ok(success(servers))
         }
-        OperationId::GetServer => {
-            let state = state.read().expect("state lock");
+        PanelOperation::GetServer => {
+            let state = state.read();
             let index = state.server_index(id, account)?;
             Ok(success(&state.servers[index].detail))
         }
-        OperationId::PowerServer => {
-            // The server is looked up before the body is read: an unknown one is 404
-            // whatever the body.
-            let mut state = state.write().expect("state lock");
+        PanelOperation::PowerServer => {
+            let request = call.body::<PowerRequest>();
+            let mut state = state.write();
             let index = state.server_index(id, account)?;
-            let request: PowerRequest = call.body()?;
+            let request = request?;
             let server = &mut state.servers[index];
             server.detail.status = request.action.resulting_status();
             server.detail.updated_at = clock::now();
@@ -133,10 +138,10 @@ pub(crate) fn handle(
             log(server, "INFO", format!("[Beacon] {message}"));
             Ok(success(PowerAccepted { message }))
         }
-        OperationId::GetConsole => {
+        PanelOperation::GetConsole => {
             let query: ConsoleQuery = call.query()?;
             let lines = query.lines.unwrap_or(ConsoleQuery::DEFAULT_LINES) as usize;
-            let state = state.read().expect("state lock");
+            let state = state.read();
             let index = state.server_index(id, account)?;
             let console = &state.servers[index].console;
             let skip = console.len().saturating_sub(lines);
@@ -145,14 +150,17 @@ pub(crate) fn handle(
                 total_lines: console.len() as u64,
             }))
         }
-        OperationId::SendCommand => {
-            let mut state = state.write().expect("state lock");
+        PanelOperation::SendCommand => {
+            let request = call.body::<ConsoleCommand>().and_then(|request| {
+                if request.command.trim().is_empty() {
+                    return Err(ApiError::Invalid("command: must not be empty".into()));
+                }
+                Ok(request)
+            });
+            let mut state = state.write();
             let index = state.server_index(id, account)?;
-            let request: ConsoleCommand = call.body()?;
+            let request = request?;
             let command = request.command.trim();
-            if command.is_empty() {
-                return Err(ApiError::Invalid("command: must not be empty".into()));
-            }
             let server = &mut state.servers[index];
             if server.detail.status != ServerStatus::Running {
                 return Err(ApiError::BadRequest("Server is not running".into()));
@@ -164,15 +172,17 @@ pub(crate) fn handle(
                 timestamp: clock::now(),
             }))
         }
-        OperationId::ListDatabases => {
-            let state = state.read().expect("state lock");
+        PanelOperation::ListDatabases => {
+            let state = state.read();
             let index = state.server_index(id, account)?;
             Ok(success(&state.servers[index].databases))
         }
-        OperationId::CreateDatabase => {
-            let mut state = state.write().expect("state lock");
+        PanelOperation::CreateDatabase => {
+            let request = call.body::<CreateDatabase>();
+            let password = clock::random_string(clock::ALNUM, 24);
+            let mut state = state.write();
             let index = state.server_index(id, account)?;
-            let request: CreateDatabase = call.body()?;
+            let request = request?;
             let server = &mut state.servers[index];
             let naming = DatabaseNaming::new(&server.detail.id, request.name.as_str());
             if server
@@ -185,7 +195,6 @@ pub(crate) fn handle(
                     request.name
                 )));
             }
-            let password = clock::random_string(clock::ALNUM, 24);
             server.databases.push(Database {
                 id: naming.id.clone(),
                 name: naming.name.clone(),
@@ -208,6 +217,5 @@ pub(crate) fn handle(
                 port: DATABASE_PORT,
             }))
         }
-        _ => Err(ApiError::NotFound("Unknown path".into())),
     }
 }

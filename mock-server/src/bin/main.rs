@@ -1,12 +1,13 @@
 //! `beacon-mock`: serve both Beacon APIs from embedded fixtures.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use beacon_mock::Api;
 use beacon_mock::{Fixtures, MockServer};
-use beacon_spec::Api;
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
@@ -68,13 +69,21 @@ fn main() {
         Some(Command::Serve(args)) => args,
         None => cli.serve,
     };
+    // The access log goes through a background thread, so a slow stderr never blocks a
+    // worker; lines are dropped rather than queued without bound. The guard flushes on exit.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer)
         .init();
-    if let Err(error) = run(args) {
+    let result = run(args);
+    drop(guard);
+    if let Err(error) = result {
         eprintln!("beacon-mock: {error:#}");
         std::process::exit(2);
     }
