@@ -4,13 +4,15 @@ use std::collections::{HashMap, VecDeque};
 
 use beacon_spec::PanelOperation;
 use beacon_spec::panel::{
-    CommandSent, ConsoleCommand, ConsoleLogs, ConsoleQuery, CreateDatabase, CreatedDatabase,
-    Database, DatabaseNaming, LogEntry, PanelSuccess, PowerAccepted, PowerRequest, ServerDetail,
+    CommandSent, ConsoleCommand, ConsoleQuery, CreateDatabase, CreatedDatabase, Database,
+    DatabaseNaming, LogEntry, PanelSuccess, PowerAccepted, PowerRequest, ServerDetail,
     ServerStatus, ServerSummary,
 };
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use parking_lot::RwLock;
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::call::Call;
 use crate::clock;
@@ -35,7 +37,7 @@ pub(crate) struct PanelState {
 struct ServerState {
     owner: usize,
     detail: ServerDetail,
-    console: VecDeque<LogEntry>,
+    console: VecDeque<ConsoleLine>,
     databases: Vec<Database>,
 }
 
@@ -49,7 +51,7 @@ impl PanelState {
                 account.servers.iter().map(move |s| ServerState {
                     owner,
                     detail: s.detail.clone(),
-                    console: s.console.iter().cloned().collect(),
+                    console: s.console.iter().map(ConsoleLine::new).collect(),
                     databases: s.databases.clone(),
                 })
             })
@@ -87,14 +89,54 @@ fn success<T: serde::Serialize>(payload: T) -> Response<Bytes> {
 }
 
 fn log(server: &mut ServerState, level: &str, message: String) {
-    if server.console.len() == CONSOLE_CAPACITY {
-        server.console.pop_front();
-    }
-    server.console.push_back(LogEntry {
+    let line = ConsoleLine::new(&LogEntry {
         timestamp: clock::now(),
         level: level.to_owned(),
         message,
     });
+    if server.console.len() == CONSOLE_CAPACITY {
+        server.console.pop_front();
+    }
+    server.console.push_back(line);
+}
+
+/// A console line, serialized once when it is written: a read copies bytes and formats
+/// nothing.
+#[derive(Debug)]
+struct ConsoleLine(Box<RawValue>);
+
+impl ConsoleLine {
+    fn new(entry: &LogEntry) -> Self {
+        Self(serde_json::value::to_raw_value(entry).expect("wire types serialize"))
+    }
+}
+
+/// The last `lines` lines of a console as the body of `GET /servers/{serverId}/console`:
+/// the same JSON as `PanelSuccess<ConsoleLogs>`, from the lines' stored JSON.
+fn console_body(console: &VecDeque<ConsoleLine>, lines: usize) -> Response<Bytes> {
+    /// `ConsoleLogs` over borrowed, already serialized lines.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ConsoleLogsView<'a> {
+        logs: Lines<'a>,
+        total_lines: u64,
+    }
+    struct Lines<'a>(std::collections::vec_deque::Iter<'a, ConsoleLine>);
+    impl Serialize for Lines<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(self.0.clone().map(|line| &*line.0))
+        }
+    }
+    let skip = console.len().saturating_sub(lines);
+    let shown = console.range(skip..);
+    let size = 64 + shown.clone().map(|l| l.0.get().len() + 1).sum::<usize>();
+    let mut body = Vec::with_capacity(size);
+    let view = ConsoleLogsView {
+        logs: Lines(shown),
+        total_lines: console.len() as u64,
+    };
+    serde_json::to_writer(&mut body, &PanelSuccess::new(view)).expect("wire types serialize");
+    json_response(StatusCode::OK, body)
 }
 
 /// Handles one authenticated, rate-limited Panel operation for `account`.
@@ -143,12 +185,7 @@ pub(crate) fn handle(
             let lines = query.lines.unwrap_or(ConsoleQuery::DEFAULT_LINES) as usize;
             let state = state.read();
             let index = state.server_index(id, account)?;
-            let console = &state.servers[index].console;
-            let skip = console.len().saturating_sub(lines);
-            Ok(success(ConsoleLogs {
-                logs: console.iter().skip(skip).cloned().collect(),
-                total_lines: console.len() as u64,
-            }))
+            Ok(console_body(&state.servers[index].console, lines))
         }
         PanelOperation::SendCommand => {
             let request = call.body::<ConsoleCommand>().and_then(|request| {
@@ -216,6 +253,33 @@ pub(crate) fn handle(
                 host: DATABASE_HOST.into(),
                 port: DATABASE_PORT,
             }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use beacon_spec::panel::ConsoleLogs;
+
+    use super::*;
+    use crate::fixtures::Fixtures;
+
+    #[test]
+    fn the_console_body_is_the_json_of_console_logs() {
+        let state = PanelState::new(&Fixtures::embedded().panel);
+        let server = &state.servers[0];
+        let entries = &Fixtures::embedded().panel.accounts[0].servers[0].console;
+        for lines in [0, 1, 2, entries.len(), entries.len() + 5] {
+            let skip = entries.len().saturating_sub(lines);
+            let expected = serde_json::to_vec(&PanelSuccess::new(ConsoleLogs {
+                logs: entries[skip..].to_vec(),
+                total_lines: entries.len() as u64,
+            }))
+            .unwrap();
+            assert_eq!(
+                console_body(&server.console, lines).body()[..],
+                expected[..]
+            );
         }
     }
 }
