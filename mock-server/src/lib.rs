@@ -28,7 +28,8 @@
 //!   `GET|DELETE requests` (journal), `POST tokens` (mint), `POST tokens/revoke`,
 //!   `POST|GET|DELETE faults` (latency, status or dropped connection for the next N or a
 //!   ratio of requests, optionally per path).
-//! - [`wiremock::mount`] puts the same behaviour on a `wiremock::MockServer`.
+//! - `wiremock::mount` (cargo feature `wiremock`) puts the same behaviour on a
+//!   `wiremock::MockServer`.
 
 mod admin;
 mod app;
@@ -131,7 +132,7 @@ pub enum StartError {
     },
 }
 
-/// Options for [`MockServer`] (and for [`wiremock::mount_with`], which uses the behaviour
+/// Options for [`MockServer`] (and for `wiremock::mount_with`, which uses the behaviour
 /// options and ignores the listener ones); inert until [`MockServerBuilder::start`].
 #[must_use]
 #[derive(Debug, Clone)]
