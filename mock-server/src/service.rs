@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use beacon_spec::catalog::{Api, PanelOperation, StatusOperation};
 use beacon_spec::status::StatusToken;
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use parking_lot::RwLock;
 
 use crate::MockConfig;
@@ -54,6 +54,28 @@ pub(crate) struct ApiService {
     limiter: RateLimiter,
     state: ApiState,
     reads: ReadCache,
+    rate_headers: RateHeaders,
+}
+
+/// The policy's rate-limit header names, parsed once.
+struct RateHeaders {
+    limit: HeaderName,
+    remaining: HeaderName,
+    reset: Option<HeaderName>,
+}
+
+impl RateHeaders {
+    fn new(api: Api) -> Self {
+        let policy = api.rate_limit();
+        let name = |n: &str| {
+            HeaderName::from_bytes(n.as_bytes()).expect("the spec's header names are valid")
+        };
+        Self {
+            limit: name(policy.limit_header),
+            remaining: name(policy.remaining_header),
+            reset: policy.reset_header.map(name),
+        }
+    }
 }
 
 impl std::fmt::Debug for ApiService {
@@ -121,6 +143,7 @@ impl ApiService {
                 config.rate_limit,
             ),
             reads: ReadCache::default(),
+            rate_headers: RateHeaders::new(api),
         };
         service.tokens.replace_all(service.seed_tokens());
         service
@@ -316,15 +339,15 @@ impl ApiService {
     }
 
     fn add_rate_headers(&self, response: &mut Response<Bytes>, decision: RateDecision) {
-        let policy = self.api.rate_limit();
+        let names = &self.rate_headers;
         let headers = response.headers_mut();
-        headers.insert(policy.limit_header, HeaderValue::from(decision.limit));
+        headers.insert(names.limit.clone(), HeaderValue::from(decision.limit));
         headers.insert(
-            policy.remaining_header,
+            names.remaining.clone(),
             HeaderValue::from(decision.remaining),
         );
-        if let Some(name) = policy.reset_header {
-            headers.insert(name, HeaderValue::from(decision.reset_secs));
+        if let Some(name) = &names.reset {
+            headers.insert(name.clone(), HeaderValue::from(decision.reset_secs));
         }
     }
 }

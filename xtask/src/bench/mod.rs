@@ -189,23 +189,46 @@ impl Bench {
             })
             .map(|(_, c)| c)
             .collect();
+        // The access log's cost: the first case again with the mock at `warn`, which logs
+        // no request, against the mock at its default level.
+        let quiet = Launch {
+            rust_log: Some("warn".to_owned()),
+            ..mock.clone()
+        };
         let mut rows = Vec::new();
-        for case in &cases {
+        let mut log_cost = None;
+        for (i, case) in cases.iter().enumerate() {
             let mut mock_runs = Vec::new();
             let mut baseline_runs = Vec::new();
+            let mut quiet_runs = Vec::new();
+            let measure_log = i == 0 && self.mock_log.is_none();
             for _ in 0..self.rounds {
                 mock_runs.push(measure("mock", &mock, case, &load, &scratch, true)?);
                 baseline_runs.push(measure(
                     "baseline", &baseline, case, &load, &scratch, false,
                 )?);
+                if measure_log {
+                    quiet_runs.push(measure(
+                        "mock at warn",
+                        &quiet,
+                        case,
+                        &load,
+                        &scratch,
+                        false,
+                    )?);
+                }
             }
-            rows.push(report::Row {
+            let row = report::Row {
                 case: *case,
                 mock: best(mock_runs),
                 baseline: best(baseline_runs),
-            });
+            };
+            if measure_log {
+                log_cost = Some((*case, row.mock, best(quiet_runs)));
+            }
+            rows.push(row);
         }
-        print!("{}", report::render(&rows));
+        print!("{}", report::render(&rows, log_cost));
         Ok(())
     }
 }
@@ -246,7 +269,7 @@ fn target_dir(root: &Path) -> PathBuf {
 }
 
 /// How to start one server; the argument `{addr}` becomes its address.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Launch {
     program: PathBuf,
     args: Vec<String>,
@@ -359,7 +382,7 @@ fn measure(
     let addr = free_port()?;
     let requests = requests(case);
     println!("{}: {label} on {addr}", case.name);
-    let log = scratch.join(format!("{label}.log"));
+    let log = scratch.join(format!("{}.log", label.replace(' ', "-")));
     let started = Instant::now();
     let mut server = Server::spawn(label, launch, addr, &log)?;
     let first = &requests[0];

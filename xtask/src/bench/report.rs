@@ -8,6 +8,7 @@ use super::{Case, Measurement};
 const MAX_P99_RATIO: f64 = 1.5;
 const MAX_IDLE_RSS_MIB: f64 = 15.0;
 const MAX_FIRST_ANSWER_MS: f64 = 50.0;
+const MAX_LOG_COST_PERCENT: f64 = 5.0;
 
 pub(crate) struct Row {
     pub(crate) case: Case,
@@ -23,7 +24,7 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-pub(crate) fn render(rows: &[Row]) -> String {
+pub(crate) fn render(rows: &[Row], log_cost: Option<(Case, Measurement, Measurement)>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -76,6 +77,20 @@ pub(crate) fn render(rows: &[Row]) -> String {
             mib(worst_rss),
             verdict(mib(worst_rss) < MAX_IDLE_RSS_MIB),
             verdict(worst_start < MAX_FIRST_ANSWER_MS),
+        );
+    }
+    if let Some((case, default, quiet)) = log_cost {
+        let raw = 1.0 - default.load.requests_per_sec / quiet.load.requests_per_sec.max(1.0);
+        let cpu = 1.0 - default.requests_per_cpu_sec() / quiet.requests_per_cpu_sec().max(1.0);
+        let _ = writeln!(
+            out,
+            "\naccess log at the default level ({}): {:.0} req/s vs {:.0} at warn, cost {:.1}% of throughput, {:.1}% per server CPU-s (target < {MAX_LOG_COST_PERCENT}%) {}",
+            case.name,
+            default.load.requests_per_sec,
+            quiet.load.requests_per_sec,
+            raw * 100.0,
+            cpu * 100.0,
+            verdict(raw * 100.0 < MAX_LOG_COST_PERCENT),
         );
     }
     let _ = writeln!(
