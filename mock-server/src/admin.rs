@@ -3,203 +3,25 @@
 //!
 //! These bodies are the mock's own, not Beacon wire types, so they live here.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
-
 use beacon_spec::Api;
 use beacon_spec::status::StatusToken;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
-use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::clock;
 use crate::error::json_response;
+use crate::faults::{FaultSpec, Faults};
+use crate::journal::{Journal, JournalFilter};
 use crate::service::ApiService;
 
-/// Entries kept in the journal; older ones are dropped.
-const JOURNAL_CAPACITY: usize = 10_000;
-
-/// One journaled request. The token is redacted to its prefix and last four characters.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct JournalEntry {
-    pub(crate) method: String,
-    pub(crate) path: String,
-    pub(crate) status: u16,
-    #[serde(serialize_with = "rfc3339")]
-    pub(crate) at: std::time::SystemTime,
-    pub(crate) latency_us: u64,
-    pub(crate) token: Option<String>,
-}
-
-/// Journal times are formatted when the journal is read, not on the request path.
-fn rfc3339<S: serde::Serializer>(
-    at: &std::time::SystemTime,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&humantime::format_rfc3339_millis(*at))
-}
-
-/// The most recent requests of one API.
-#[derive(Debug, Default)]
-pub(crate) struct Journal {
-    entries: Mutex<VecDeque<JournalEntry>>,
-}
-
-impl Journal {
-    pub(crate) fn push(&self, entry: JournalEntry) {
-        let mut entries = self.entries.lock().expect("journal lock");
-        if entries.len() == JOURNAL_CAPACITY {
-            entries.pop_front();
-        }
-        entries.push_back(entry);
-    }
-
-    pub(crate) fn clear(&self) {
-        self.entries.lock().expect("journal lock").clear();
-    }
-
-    fn matching(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
-        let entries = self.entries.lock().expect("journal lock");
-        entries
-            .iter()
-            .filter(|e| {
-                filter
-                    .method
-                    .as_ref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
-            })
-            .filter(|e| {
-                filter
-                    .path
-                    .as_ref()
-                    .is_none_or(|p| e.path.contains(p.as_str()))
-            })
-            .filter(|e| filter.status.is_none_or(|s| s == e.status))
-            .cloned()
-            .collect()
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JournalFilter {
-    method: Option<String>,
-    path: Option<String>,
-    status: Option<u16>,
-}
-
-/// What an injected fault does to a request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct FaultEffect {
-    pub(crate) latency: Option<Duration>,
-    pub(crate) status: Option<StatusCode>,
-    pub(crate) drop_connection: bool,
-}
-
-/// Request body of `POST /__admin/faults`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FaultSpec {
-    /// Only requests whose API path (after `/api/v1`) is this path or below it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    path: Option<String>,
-    /// Apply to the next `count` matching requests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    count: Option<u32>,
-    /// Apply to this fraction (0..=1) of matching requests.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    ratio: Option<f64>,
-    /// Wait this long before answering.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    latency_ms: Option<u64>,
-    /// Answer with this status, in the API's error envelope.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    status: Option<u16>,
-    /// Close the connection without answering.
-    #[serde(default)]
-    drop: bool,
-}
-
-#[derive(Debug, Clone)]
-struct Fault {
-    id: u64,
-    spec: FaultSpec,
-    remaining: Option<u32>,
-}
-
-/// Injected faults of one API. The request path pays one atomic load while none is set.
-#[derive(Debug, Default)]
-pub(crate) struct Faults {
-    active: AtomicBool,
-    next_id: AtomicU64,
-    faults: Mutex<Vec<Fault>>,
-}
-
-impl Faults {
-    /// The effect of the first fault that applies to a request on `api_path`, consuming one
-    /// of its count.
-    pub(crate) fn take(&self, api_path: &str) -> FaultEffect {
-        if !self.active.load(Ordering::Acquire) {
-            return FaultEffect::default();
-        }
-        let mut faults = self.faults.lock().expect("faults lock");
-        let applies = |f: &Fault| {
-            f.spec.path.as_ref().is_none_or(|p| {
-                api_path == p || api_path.starts_with(&format!("{}/", p.trim_end_matches('/')))
-            }) && f
-                .spec
-                .ratio
-                .is_none_or(|r| rand::rng().random_bool(r.clamp(0.0, 1.0)))
-        };
-        let Some(index) = faults.iter().position(applies) else {
-            return FaultEffect::default();
-        };
-        let fault = &mut faults[index];
-        let effect = FaultEffect {
-            latency: fault.spec.latency_ms.map(Duration::from_millis),
-            status: fault.spec.status.and_then(|s| StatusCode::from_u16(s).ok()),
-            drop_connection: fault.spec.drop,
-        };
-        if let Some(remaining) = &mut fault.remaining {
-            *remaining -= 1;
-            if *remaining == 0 {
-                faults.remove(index);
-                self.active.store(!faults.is_empty(), Ordering::Release);
-            }
-        }
-        effect
-    }
-
-    fn add(&self, spec: FaultSpec) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut faults = self.faults.lock().expect("faults lock");
-        faults.push(Fault {
-            id,
-            remaining: spec.count,
-            spec,
-        });
-        self.active.store(true, Ordering::Release);
-        id
-    }
-
-    fn list(&self) -> serde_json::Value {
-        let faults = self.faults.lock().expect("faults lock");
-        json!(
-            faults
-                .iter()
-                .map(|f| json!({ "id": f.id, "remaining": f.remaining, "fault": f.spec }))
-                .collect::<Vec<_>>()
-        )
-    }
-
-    pub(crate) fn clear(&self) {
-        self.faults.lock().expect("faults lock").clear();
-        self.active.store(false, Ordering::Release);
-    }
+/// What the admin API acts on: one API's service, journal and faults.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Admin<'a> {
+    pub(crate) service: &'a ApiService,
+    pub(crate) journal: &'a Journal,
+    pub(crate) faults: &'a Faults,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -251,7 +73,12 @@ fn parse<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, Ad
 }
 
 /// Answers one admin request.
-pub(crate) fn handle(service: &ApiService, request: &Request<Bytes>) -> Response<Bytes> {
+pub(crate) fn handle(admin: Admin<'_>, request: &Request<Bytes>) -> Response<Bytes> {
+    let Admin {
+        service,
+        journal,
+        faults,
+    } = admin;
     let route = request
         .uri()
         .path()
@@ -261,6 +88,8 @@ pub(crate) fn handle(service: &ApiService, request: &Request<Bytes>) -> Response
     let result = match (request.method(), route) {
         (&Method::POST, "/reset") => {
             service.reset();
+            journal.clear();
+            faults.clear();
             Ok(reply(StatusCode::OK, json!({ "reset": true })))
         }
         (&Method::GET, "/requests") => {
@@ -268,12 +97,12 @@ pub(crate) fn handle(service: &ApiService, request: &Request<Bytes>) -> Response
             journal_filter(query).map(|filter| {
                 reply(
                     StatusCode::OK,
-                    json!({ "requests": service.journal.matching(&filter) }),
+                    json!({ "requests": journal.matching(&filter) }),
                 )
             })
         }
         (&Method::DELETE, "/requests") => {
-            service.journal.clear();
+            journal.clear();
             Ok(reply(StatusCode::OK, json!({ "cleared": true })))
         }
         (&Method::POST, "/tokens") => {
@@ -287,16 +116,15 @@ pub(crate) fn handle(service: &ApiService, request: &Request<Bytes>) -> Response
             }
         }),
         (&Method::POST, "/faults") => parse::<FaultSpec>(body).and_then(|spec| {
-            validate_fault(&spec)?;
-            let id = service.faults.add(spec);
+            if let Some(problem) = spec.problem() {
+                return Err(admin_error(StatusCode::BAD_REQUEST, problem));
+            }
+            let id = faults.add(spec);
             Ok(reply(StatusCode::CREATED, json!({ "id": id })))
         }),
-        (&Method::GET, "/faults") => Ok(reply(
-            StatusCode::OK,
-            json!({ "faults": service.faults.list() }),
-        )),
+        (&Method::GET, "/faults") => Ok(reply(StatusCode::OK, json!({ "faults": faults.list() }))),
         (&Method::DELETE, "/faults") => {
-            service.faults.clear();
+            faults.clear();
             Ok(reply(StatusCode::OK, json!({ "cleared": true })))
         }
         (_, "/reset" | "/requests" | "/tokens" | "/tokens/revoke" | "/faults") => Err(admin_error(
@@ -331,26 +159,6 @@ fn journal_filter(query: &str) -> Result<JournalFilter, AdminError> {
         }
     }
     Ok(filter)
-}
-
-fn validate_fault(spec: &FaultSpec) -> Result<(), AdminError> {
-    let bad = |m: &str| Err(admin_error(StatusCode::BAD_REQUEST, m));
-    if spec.latency_ms.is_none() && spec.status.is_none() && !spec.drop {
-        return bad("a fault needs latency_ms, status or drop");
-    }
-    if spec.count == Some(0) {
-        return bad("count must be at least 1");
-    }
-    if spec.ratio.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
-        return bad("ratio must be between 0 and 1");
-    }
-    if spec.status.is_some_and(|s| !(400..=599).contains(&s)) {
-        return bad("status must be an error status (400..=599)");
-    }
-    if spec.latency_ms.is_some_and(|ms| ms > 60_000) {
-        return bad("latency_ms must be at most 60000");
-    }
-    Ok(())
 }
 
 fn mint_token(service: &ApiService, mint: MintRequest) -> Result<Response<Bytes>, AdminError> {

@@ -1,8 +1,8 @@
 //! Bearer tokens: kept only as SHA-256 digests, compared in constant time.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 
+use parking_lot::RwLock;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -78,7 +78,7 @@ impl TokenStore {
     /// token makes it valid again.
     pub(crate) fn insert(&self, token: &str, principal: usize) {
         let digest = digest(token);
-        let mut entries = self.entries.write().expect("token store lock");
+        let mut entries = self.entries.write();
         let list = entries.entry(bucket(&digest)).or_default();
         list.retain(|e| !bool::from(e.digest.ct_eq(&digest)));
         list.push(Entry {
@@ -91,7 +91,7 @@ impl TokenStore {
     /// Revokes `token`; returns whether it was known.
     pub(crate) fn revoke(&self, token: &str) -> bool {
         let digest = digest(token);
-        let mut entries = self.entries.write().expect("token store lock");
+        let mut entries = self.entries.write();
         let mut found = false;
         for entry in entries.get_mut(&bucket(&digest)).into_iter().flatten() {
             if bool::from(entry.digest.ct_eq(&digest)) {
@@ -106,7 +106,7 @@ impl TokenStore {
     /// its requests without keeping it).
     pub(crate) fn principal(&self, token: &str) -> Result<(usize, u64), AuthFailure> {
         let digest = digest(token);
-        let entries = self.entries.read().expect("token store lock");
+        let entries = self.entries.read();
         let key = bucket(&digest);
         let entry = entries
             .get(&key)
@@ -128,8 +128,8 @@ impl TokenStore {
         for (token, principal) in tokens {
             fresh.insert(token, principal);
         }
-        let fresh = fresh.entries.into_inner().expect("fresh token store");
-        *self.entries.write().expect("token store lock") = fresh;
+        let fresh = fresh.entries.into_inner();
+        *self.entries.write() = fresh;
     }
 }
 

@@ -28,45 +28,52 @@
 //!   `GET|DELETE requests` (journal), `POST tokens` (mint), `POST tokens/revoke`,
 //!   `POST|GET|DELETE faults` (latency, status or dropped connection for the next N or a
 //!   ratio of requests, optionally per path).
-//! - [`wiremock::mount`] puts the same behaviour on a `wiremock::MockServer`.
+//! - `wiremock::mount` (cargo feature `wiremock`) puts the same behaviour on a
+//!   `wiremock::MockServer`.
 
 mod admin;
+mod app;
 mod auth;
+mod call;
 mod clock;
 mod error;
+mod faults;
 mod fixtures;
+mod journal;
 mod panel_api;
 mod rate_limit;
 mod read_cache;
 mod server;
 mod service;
 mod status_api;
+#[cfg(feature = "wiremock")]
 pub mod wiremock;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use beacon_spec::Api;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use beacon_spec::Api;
 pub use fixtures::{FixtureError, Fixtures};
 pub use service::MAX_BODY_BYTES;
 
-/// How the mock behaves; shared by both APIs.
+/// How the mock behaves; shared by both APIs. Set through [`MockServerBuilder`], the one
+/// way to configure a mock.
 #[derive(Debug, Clone)]
-pub struct MockConfig {
+pub(crate) struct MockConfig {
     /// Seed data.
-    pub fixtures: Fixtures,
+    pub(crate) fixtures: Fixtures,
     /// Extra accepted tokens: each goes to the first Panel account, and to the first Status
     /// workspace when it has the `bkn_live_` format.
-    pub tokens: Vec<String>,
+    pub(crate) tokens: Vec<String>,
     /// Replaces every window's period (the documented one is 60 s).
-    pub rate_limit_window: Option<Duration>,
+    pub(crate) rate_limit_window: Option<Duration>,
     /// Replaces every window's limit (for load tests).
-    pub rate_limit: Option<u32>,
+    pub(crate) rate_limit: Option<u32>,
 }
 
 impl Default for MockConfig {
@@ -125,7 +132,8 @@ pub enum StartError {
     },
 }
 
-/// Options for [`MockServer`]; inert until [`MockServerBuilder::start`].
+/// Options for [`MockServer`] (and for `wiremock::mount_with`, which uses the behaviour
+/// options and ignores the listener ones); inert until [`MockServerBuilder::start`].
 #[must_use]
 #[derive(Debug, Clone)]
 pub struct MockServerBuilder {
@@ -164,7 +172,8 @@ impl MockServerBuilder {
         self
     }
 
-    /// Accepts one more token (see [`MockConfig::tokens`]).
+    /// Accepts one more token: it goes to the first Panel account, and to the first Status
+    /// workspace when it has the `bkn_live_` format.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.config.tokens.push(token.into());
         self
@@ -222,7 +231,7 @@ impl MockServerBuilder {
                 addr,
                 source,
             })?;
-            let service = Arc::new(service::ApiService::new(api, &self.config));
+            let service = Arc::new(app::App::new(api, &self.config));
             let task = tokio::spawn(server::serve(listener, service, receiver.clone()));
             listeners.push(Listener {
                 api,

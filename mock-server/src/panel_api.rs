@@ -1,21 +1,23 @@
 //! Beacon Panel API: state and handlers.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::RwLock;
 
-use beacon_spec::OperationId;
+use beacon_spec::PanelOperation;
 use beacon_spec::panel::{
-    CommandSent, ConsoleCommand, ConsoleLogs, ConsoleQuery, CreateDatabase, CreatedDatabase,
-    Database, DatabaseNaming, LogEntry, PanelSuccess, PowerAccepted, PowerRequest, ServerDetail,
+    CommandSent, ConsoleCommand, ConsoleQuery, CreateDatabase, CreatedDatabase, Database,
+    DatabaseNaming, LogEntry, PanelSuccess, PowerAccepted, PowerRequest, ServerDetail,
     ServerStatus, ServerSummary,
 };
 use bytes::Bytes;
 use http::{Response, StatusCode};
+use parking_lot::RwLock;
+use serde::Serialize;
+use serde_json::value::RawValue;
 
+use crate::call::Call;
 use crate::clock;
 use crate::error::{ApiError, json_response};
 use crate::fixtures::PanelFixtures;
-use crate::service::Call;
 
 /// Console lines kept per server; older ones are dropped.
 const CONSOLE_CAPACITY: usize = 10_000;
@@ -35,7 +37,7 @@ pub(crate) struct PanelState {
 struct ServerState {
     owner: usize,
     detail: ServerDetail,
-    console: VecDeque<LogEntry>,
+    console: VecDeque<ConsoleLine>,
     databases: Vec<Database>,
 }
 
@@ -49,7 +51,7 @@ impl PanelState {
                 account.servers.iter().map(move |s| ServerState {
                     owner,
                     detail: s.detail.clone(),
-                    console: s.console.iter().cloned().collect(),
+                    console: s.console.iter().map(ConsoleLine::new).collect(),
                     databases: s.databases.clone(),
                 })
             })
@@ -87,26 +89,72 @@ fn success<T: serde::Serialize>(payload: T) -> Response<Bytes> {
 }
 
 fn log(server: &mut ServerState, level: &str, message: String) {
-    if server.console.len() == CONSOLE_CAPACITY {
-        server.console.pop_front();
-    }
-    server.console.push_back(LogEntry {
+    let line = ConsoleLine::new(&LogEntry {
         timestamp: clock::now(),
         level: level.to_owned(),
         message,
     });
+    if server.console.len() == CONSOLE_CAPACITY {
+        server.console.pop_front();
+    }
+    server.console.push_back(line);
+}
+
+/// A console line, serialized once when it is written: a read copies bytes and formats
+/// nothing.
+#[derive(Debug)]
+struct ConsoleLine(Box<RawValue>);
+
+impl ConsoleLine {
+    fn new(entry: &LogEntry) -> Self {
+        Self(serde_json::value::to_raw_value(entry).expect("wire types serialize"))
+    }
+}
+
+/// The last `lines` lines of a console as the body of `GET /servers/{serverId}/console`:
+/// the same JSON as `PanelSuccess<ConsoleLogs>`, from the lines' stored JSON.
+fn console_body(console: &VecDeque<ConsoleLine>, lines: usize) -> Response<Bytes> {
+    /// `ConsoleLogs` over borrowed, already serialized lines.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ConsoleLogsView<'a> {
+        logs: Lines<'a>,
+        total_lines: u64,
+    }
+    struct Lines<'a>(std::collections::vec_deque::Iter<'a, ConsoleLine>);
+    impl Serialize for Lines<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(self.0.clone().map(|line| &*line.0))
+        }
+    }
+    let skip = console.len().saturating_sub(lines);
+    let shown = console.range(skip..);
+    let size = 64 + shown.clone().map(|l| l.0.get().len() + 1).sum::<usize>();
+    let mut body = Vec::with_capacity(size);
+    let view = ConsoleLogsView {
+        logs: Lines(shown),
+        total_lines: console.len() as u64,
+    };
+    serde_json::to_writer(&mut body, &PanelSuccess::new(view)).expect("wire types serialize");
+    json_response(StatusCode::OK, body)
 }
 
 /// Handles one authenticated, rate-limited Panel operation for `account`.
+///
+/// A write parses and validates its body before it takes the state's write lock, then
+/// looks the server up under the lock (an unknown one is 404, another account's 403,
+/// whatever the body) and re-checks what depends on state (a stopped server, a duplicate
+/// database) there.
 pub(crate) fn handle(
     state: &RwLock<PanelState>,
+    op: PanelOperation,
     call: &Call<'_>,
     account: usize,
 ) -> Result<Response<Bytes>, ApiError> {
     let id = call.param("serverId");
-    match call.operation.id {
-        OperationId::ListServers => {
-            let state = state.read().expect("state lock");
+    match op {
+        PanelOperation::ListServers => {
+            let state = state.read();
             let servers: Vec<ServerSummary> = state
                 .servers
                 .iter()
@@ -115,17 +163,16 @@ pub(crate) fn handle(
                 .collect();
             Ok(success(servers))
         }
-        OperationId::GetServer => {
-            let state = state.read().expect("state lock");
+        PanelOperation::GetServer => {
+            let state = state.read();
             let index = state.server_index(id, account)?;
             Ok(success(&state.servers[index].detail))
         }
-        OperationId::PowerServer => {
-            // The server is looked up before the body is read: an unknown one is 404
-            // whatever the body.
-            let mut state = state.write().expect("state lock");
+        PanelOperation::PowerServer => {
+            let request = call.body::<PowerRequest>();
+            let mut state = state.write();
             let index = state.server_index(id, account)?;
-            let request: PowerRequest = call.body()?;
+            let request = request?;
             let server = &mut state.servers[index];
             server.detail.status = request.action.resulting_status();
             server.detail.updated_at = clock::now();
@@ -133,26 +180,24 @@ pub(crate) fn handle(
             log(server, "INFO", format!("[Beacon] {message}"));
             Ok(success(PowerAccepted { message }))
         }
-        OperationId::GetConsole => {
+        PanelOperation::GetConsole => {
             let query: ConsoleQuery = call.query()?;
             let lines = query.lines.unwrap_or(ConsoleQuery::DEFAULT_LINES) as usize;
-            let state = state.read().expect("state lock");
+            let state = state.read();
             let index = state.server_index(id, account)?;
-            let console = &state.servers[index].console;
-            let skip = console.len().saturating_sub(lines);
-            Ok(success(ConsoleLogs {
-                logs: console.iter().skip(skip).cloned().collect(),
-                total_lines: console.len() as u64,
-            }))
+            Ok(console_body(&state.servers[index].console, lines))
         }
-        OperationId::SendCommand => {
-            let mut state = state.write().expect("state lock");
+        PanelOperation::SendCommand => {
+            let request = call.body::<ConsoleCommand>().and_then(|request| {
+                if request.command.trim().is_empty() {
+                    return Err(ApiError::Invalid("command: must not be empty".into()));
+                }
+                Ok(request)
+            });
+            let mut state = state.write();
             let index = state.server_index(id, account)?;
-            let request: ConsoleCommand = call.body()?;
+            let request = request?;
             let command = request.command.trim();
-            if command.is_empty() {
-                return Err(ApiError::Invalid("command: must not be empty".into()));
-            }
             let server = &mut state.servers[index];
             if server.detail.status != ServerStatus::Running {
                 return Err(ApiError::BadRequest("Server is not running".into()));
@@ -164,15 +209,17 @@ pub(crate) fn handle(
                 timestamp: clock::now(),
             }))
         }
-        OperationId::ListDatabases => {
-            let state = state.read().expect("state lock");
+        PanelOperation::ListDatabases => {
+            let state = state.read();
             let index = state.server_index(id, account)?;
             Ok(success(&state.servers[index].databases))
         }
-        OperationId::CreateDatabase => {
-            let mut state = state.write().expect("state lock");
+        PanelOperation::CreateDatabase => {
+            let request = call.body::<CreateDatabase>();
+            let password = clock::random_string(clock::ALNUM, 24);
+            let mut state = state.write();
             let index = state.server_index(id, account)?;
-            let request: CreateDatabase = call.body()?;
+            let request = request?;
             let server = &mut state.servers[index];
             let naming = DatabaseNaming::new(&server.detail.id, request.name.as_str());
             if server
@@ -185,7 +232,6 @@ pub(crate) fn handle(
                     request.name
                 )));
             }
-            let password = clock::random_string(clock::ALNUM, 24);
             server.databases.push(Database {
                 id: naming.id.clone(),
                 name: naming.name.clone(),
@@ -208,6 +254,32 @@ pub(crate) fn handle(
                 port: DATABASE_PORT,
             }))
         }
-        _ => Err(ApiError::NotFound("Unknown path".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use beacon_spec::panel::ConsoleLogs;
+
+    use super::*;
+    use crate::fixtures::Fixtures;
+
+    #[test]
+    fn the_console_body_is_the_json_of_console_logs() {
+        let state = PanelState::new(&Fixtures::embedded().panel);
+        let server = &state.servers[0];
+        let entries = &Fixtures::embedded().panel.accounts[0].servers[0].console;
+        for lines in [0, 1, 2, entries.len(), entries.len() + 5] {
+            let skip = entries.len().saturating_sub(lines);
+            let expected = serde_json::to_vec(&PanelSuccess::new(ConsoleLogs {
+                logs: entries[skip..].to_vec(),
+                total_lines: entries.len() as u64,
+            }))
+            .unwrap();
+            assert_eq!(
+                console_body(&server.console, lines).body()[..],
+                expected[..]
+            );
+        }
     }
 }

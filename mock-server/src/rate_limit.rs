@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use beacon_spec::rate_limit::{RateLimitPolicy, RateScope};
+use parking_lot::Mutex;
 
 /// What a window counts by: the scope's key for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,6 +66,9 @@ pub(crate) struct RateLimiter {
 
 const PRUNE_ABOVE: usize = 10_000;
 
+/// Keys one request is counted under at most (Status: its IP and its workspace).
+pub(crate) const MAX_KEYS: usize = 2;
+
 impl RateLimiter {
     /// A limiter for `policy`, optionally with every window's period and/or limit replaced.
     pub(crate) fn new(
@@ -89,12 +92,13 @@ impl RateLimiter {
     }
 
     /// Counts one request against the window of each key, unless one of them is exhausted.
+    /// Only the first [`MAX_KEYS`] keys count.
     pub(crate) fn acquire(&self, keys: &[RateKey]) -> RateDecision {
         self.acquire_at(keys, Instant::now())
     }
 
     fn acquire_at(&self, keys: &[RateKey], now: Instant) -> RateDecision {
-        let mut buckets = self.buckets.lock().expect("rate limiter lock");
+        let mut buckets = self.buckets.lock();
         if buckets.len() > PRUNE_ABOVE {
             let longest = self
                 .windows
@@ -104,9 +108,10 @@ impl RateLimiter {
                 .unwrap_or_default();
             buckets.retain(|_, b| now.duration_since(b.started) < longest);
         }
-        // (limit, count after reset, reset instant) of each applicable window.
-        let mut states = Vec::with_capacity(keys.len());
-        for key in keys {
+        // (limit, count after reset, reset instant) of each applicable window, on the stack.
+        let mut states = [(RateKey::Workspace(0), 0, 0, now); MAX_KEYS];
+        let mut len = 0;
+        for key in keys.iter().take(MAX_KEYS) {
             let Some(window) = self.windows.iter().find(|w| w.scope == key.scope()) else {
                 continue;
             };
@@ -120,13 +125,15 @@ impl RateLimiter {
                     count: 0,
                 };
             }
-            states.push((
+            states[len] = (
                 *key,
                 window.limit,
                 bucket.count,
                 bucket.started + window.period,
-            ));
+            );
+            len += 1;
         }
+        let states = &states[..len];
         let exhausted = states
             .iter()
             .filter(|(_, limit, count, _)| count >= limit)
@@ -139,7 +146,7 @@ impl RateLimiter {
                 reset_secs: secs_until(reset, now),
             };
         }
-        for (key, ..) in &states {
+        for (key, ..) in states {
             if let Some(bucket) = buckets.get_mut(key) {
                 bucket.count += 1;
             }
@@ -166,7 +173,7 @@ impl RateLimiter {
 
     /// Forgets every window.
     pub(crate) fn reset(&self) {
-        self.buckets.lock().expect("rate limiter lock").clear();
+        self.buckets.lock().clear();
     }
 }
 

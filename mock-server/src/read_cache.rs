@@ -4,9 +4,9 @@
 //! served again as the same bytes until state changes. A generation counter makes this safe
 //! under concurrency: a body computed while a write was in flight is never stored.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Mutex;
 
 use bytes::Bytes;
 
@@ -19,11 +19,11 @@ struct Inner {
     entries: HashMap<u64, (usize, Box<str>, Bytes)>,
 }
 
-/// Read bodies by (principal, path and query).
+/// Read bodies by (principal, path and query). Hits share a read lock.
 #[derive(Debug, Default)]
 pub(crate) struct ReadCache {
     hasher: RandomState,
-    inner: Mutex<Inner>,
+    inner: RwLock<Inner>,
 }
 
 /// What a lookup saw: the key to store under and the generation the read started in.
@@ -37,7 +37,7 @@ impl ReadCache {
     /// The memoized body, or a ticket to store the body about to be computed.
     pub(crate) fn get(&self, principal: usize, target: &str) -> Result<Bytes, Ticket> {
         let key = self.hasher.hash_one((principal, target));
-        let inner = self.inner.lock().expect("read cache lock");
+        let inner = self.inner.read();
         match inner.entries.get(&key) {
             Some((p, t, body)) if *p == principal && **t == *target => Ok(body.clone()),
             _ => Err(Ticket {
@@ -49,7 +49,7 @@ impl ReadCache {
 
     /// Stores `body` unless a write happened since `ticket` was issued.
     pub(crate) fn put(&self, ticket: Ticket, principal: usize, target: &str, body: Bytes) {
-        let mut inner = self.inner.lock().expect("read cache lock");
+        let mut inner = self.inner.write();
         if inner.generation != ticket.generation {
             return;
         }
@@ -63,7 +63,7 @@ impl ReadCache {
 
     /// Forgets every body; call after every write.
     pub(crate) fn invalidate(&self) {
-        let mut inner = self.inner.lock().expect("read cache lock");
+        let mut inner = self.inner.write();
         inner.generation += 1;
         inner.entries.clear();
     }

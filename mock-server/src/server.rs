@@ -15,7 +15,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::service::{ApiService, BodyTooLarge, MAX_BODY_BYTES};
+use crate::app::App;
+use crate::service::{BodyTooLarge, MAX_BODY_BYTES};
 
 /// How long shutdown waits for in-flight requests.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,7 +37,7 @@ impl std::error::Error for DroppedConnection {}
 /// finish (up to a bound).
 pub(crate) async fn serve(
     listener: TcpListener,
-    service: Arc<ApiService>,
+    service: Arc<App>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -67,7 +68,7 @@ pub(crate) async fn serve(
 }
 
 async fn answer(
-    service: Arc<ApiService>,
+    service: Arc<App>,
     request: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, DroppedConnection> {

@@ -1,14 +1,15 @@
 //! Beacon Status API: state and handlers.
 
-use beacon_spec::OperationId;
+use beacon_spec::StatusOperation;
 use beacon_spec::status::{CreateIncident, Incident, IncidentId, IncidentStatus, Page, StatusData};
 use bytes::Bytes;
 use http::{Response, StatusCode};
+use parking_lot::RwLock;
 
+use crate::call::Call;
 use crate::clock;
 use crate::error::{ApiError, json_response};
 use crate::fixtures::StatusFixtures;
-use crate::service::Call;
 
 /// In-memory state of the Status API, seeded from fixtures.
 #[derive(Debug)]
@@ -69,37 +70,40 @@ fn data<T: serde::Serialize>(status: StatusCode, payload: T) -> Response<Bytes> 
 }
 
 /// Handles one authenticated, rate-limited Status operation for `workspace`.
+///
+/// A write parses and validates its body before it takes the state's write lock, then
+/// looks the page up under the lock: an unknown page is 404 whatever the body.
 pub(crate) fn handle(
-    state: &std::sync::RwLock<StatusState>,
+    state: &RwLock<StatusState>,
+    op: StatusOperation,
     call: &Call<'_>,
     workspace: usize,
 ) -> Result<Response<Bytes>, ApiError> {
     let slug = call.param("slug");
-    match call.operation.id {
-        OperationId::ListPages => {
-            let state = state.read().expect("state lock");
+    match op {
+        StatusOperation::ListPages => {
+            let state = state.read();
             let pages: Vec<&Page> = state.workspaces[workspace]
                 .iter()
                 .map(|p| &p.page)
                 .collect();
             Ok(data(StatusCode::OK, pages))
         }
-        OperationId::GetPage => {
-            let state = state.read().expect("state lock");
+        StatusOperation::GetPage => {
+            let state = state.read();
             Ok(data(StatusCode::OK, &state.page(workspace, slug)?.page))
         }
-        OperationId::ListIncidents => {
-            let state = state.read().expect("state lock");
+        StatusOperation::ListIncidents => {
+            let state = state.read();
             let page = state.page(workspace, slug)?;
             let newest_first: Vec<&Incident> = page.incidents.iter().rev().collect();
             Ok(data(StatusCode::OK, newest_first))
         }
-        OperationId::CreateIncident => {
-            // The page is looked up before the body is read: an unknown one is 404
-            // whatever the body.
-            let mut state = state.write().expect("state lock");
+        StatusOperation::CreateIncident => {
+            let request = call.body::<CreateIncident>();
+            let mut state = state.write();
             let index = state.page_index(workspace, slug)?;
-            let request: CreateIncident = call.body()?;
+            let request = request?;
             let page = &mut state.workspaces[workspace][index];
             let now = clock::now();
             let incident = Incident {
@@ -116,6 +120,5 @@ pub(crate) fn handle(
             page.incidents.push(incident.clone());
             Ok(data(StatusCode::CREATED, incident))
         }
-        _ => Err(ApiError::NotFound("Unknown path".into())),
     }
 }

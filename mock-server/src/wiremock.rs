@@ -7,7 +7,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! use beacon_spec::Api;
+//! use beacon_mock::Api;
 //! // Arrange
 //! let server = ::wiremock::MockServer::start().await;
 //! // Act
@@ -24,20 +24,26 @@ use ::wiremock::{Mock, Request, Respond, ResponseTemplate, matchers};
 use beacon_spec::Api;
 use bytes::Bytes;
 
-use crate::service::{ApiService, BodyTooLarge, MAX_BODY_BYTES};
-use crate::{MockConfig, MockTokens};
+use crate::app::App;
+use crate::service::{BodyTooLarge, MAX_BODY_BYTES};
+use crate::{MockConfig, MockServerBuilder, MockTokens};
 
 /// Answers wiremock requests with one API's Beacon behaviour.
 #[derive(Debug, Clone)]
 pub struct BeaconResponder {
-    service: Arc<ApiService>,
+    service: Arc<App>,
 }
 
 impl BeaconResponder {
-    /// A responder for `api` with its own fresh state.
-    pub fn new(api: Api, config: &MockConfig) -> Self {
+    /// A responder for `api` with its own fresh state, behaving as `options` say (their
+    /// listener addresses are ignored).
+    pub fn new(api: Api, options: &MockServerBuilder) -> Self {
+        Self::with_config(api, &options.config)
+    }
+
+    fn with_config(api: Api, config: &MockConfig) -> Self {
         Self {
-            service: Arc::new(ApiService::new(api, config)),
+            service: Arc::new(App::new(api, config)),
         }
     }
 }
@@ -94,19 +100,20 @@ fn to_template(response: http::Response<Bytes>) -> ResponseTemplate {
 /// Mounts `api`'s Beacon behaviour (embedded fixtures, documented limits) on `server` at the
 /// lowest priority; base URL `format!("{}/api/v1", server.uri())`.
 pub async fn mount(server: &::wiremock::MockServer, api: Api) -> MockTokens {
-    mount_with(server, api, MockConfig::default()).await
+    mount_with(server, api, crate::MockServer::builder()).await
 }
 
-/// [`mount`] with a configuration.
+/// [`mount`] with options, e.g. `MockServer::builder().rate_limit_window(…)` (listener
+/// addresses and [`MockServerBuilder::only`] are ignored).
 pub async fn mount_with(
     server: &::wiremock::MockServer,
     api: Api,
-    config: MockConfig,
+    options: MockServerBuilder,
 ) -> MockTokens {
     Mock::given(matchers::any())
-        .respond_with(BeaconResponder::new(api, &config))
+        .respond_with(BeaconResponder::with_config(api, &options.config))
         .with_priority(u8::MAX)
         .mount(server)
         .await;
-    MockTokens::from_config(&config)
+    MockTokens::from_config(&options.config)
 }

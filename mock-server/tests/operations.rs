@@ -5,6 +5,7 @@ mod support;
 use beacon_mock::MockServer;
 use beacon_spec::SchemaValidator;
 use beacon_spec::catalog::{Api, OPERATIONS};
+use beacon_spec::{OperationId, PanelOperation, StatusOperation};
 use serde_json::json;
 use support::{panel, status};
 
@@ -174,19 +175,30 @@ async fn a_created_database_is_listed_without_its_password() {
 #[tokio::test]
 async fn every_operation_answers_with_its_schema() {
     let mock = MockServer::start().await;
-    let mut seen = 0;
+    let mut answered = Vec::new();
     for op in OPERATIONS {
         let (api, params): (_, &[(&str, &str)]) = match op.api {
             Api::Status => (status(&mock).await, &[("slug", "acme-cloud")]),
             Api::Panel => (panel(&mock).await, &[("serverId", "123")]),
         };
         let path = op.render_path(params);
-        let body = match op.name {
-            "create_incident" => json!({"name": "Schema check"}),
-            "power_server" => json!({"action": "restart"}),
-            "send_command" => json!({"command": "list"}),
-            "create_database" => json!({"name": "schema_check"}),
-            _ => json!(null),
+        // Exhaustive: a new operation does not compile here until it has a body (or none).
+        let body = match op.id {
+            OperationId::Status(StatusOperation::CreateIncident) => json!({"name": "Schema check"}),
+            OperationId::Panel(PanelOperation::PowerServer) => json!({"action": "restart"}),
+            OperationId::Panel(PanelOperation::SendCommand) => json!({"command": "list"}),
+            OperationId::Panel(PanelOperation::CreateDatabase) => json!({"name": "schema_check"}),
+            OperationId::Status(
+                StatusOperation::ListPages
+                | StatusOperation::GetPage
+                | StatusOperation::ListIncidents,
+            )
+            | OperationId::Panel(
+                PanelOperation::ListServers
+                | PanelOperation::GetServer
+                | PanelOperation::GetConsole
+                | PanelOperation::ListDatabases,
+            ) => json!(null),
         };
         let reply = match op.method.as_str() {
             "GET" => api.get(&path).await,
@@ -199,7 +211,11 @@ async fn every_operation_answers_with_its_schema() {
         );
         let violations = SchemaValidator::new(&op.response).violations(&reply.body);
         assert!(violations.is_empty(), "{}: {violations:?}", op.name);
-        seen += 1;
+        answered.push(op.id);
     }
-    assert_eq!(seen, OPERATIONS.len());
+    // Every operation id, each once: fails if the catalog loses or repeats one.
+    answered.sort();
+    let mut all: Vec<OperationId> = OperationId::all().collect();
+    all.sort();
+    assert_eq!(answered, all);
 }

@@ -221,9 +221,22 @@ impl ErrorStatus {
     }
 }
 
-/// Identifies an operation; lets consumers match on every endpoint exhaustively.
+/// Identifies an operation: first its API, then the endpoint within it.
+///
+/// A consumer serving one API matches that API's enum ([`StatusOperation`] or
+/// [`PanelOperation`]) exhaustively, so adding an endpoint is a compile error in every
+/// handler that does not serve it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OperationId {
+    /// An operation of the Status API.
+    Status(StatusOperation),
+    /// An operation of the Panel API.
+    Panel(PanelOperation),
+}
+
+/// An operation of the Status API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StatusOperation {
     /// `GET /pages`.
     ListPages,
     /// `GET /pages/{slug}`.
@@ -232,6 +245,11 @@ pub enum OperationId {
     ListIncidents,
     /// `POST /pages/{slug}/incidents`.
     CreateIncident,
+}
+
+/// An operation of the Panel API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PanelOperation {
     /// `GET /servers`.
     ListServers,
     /// `GET /servers/{serverId}`.
@@ -246,6 +264,105 @@ pub enum OperationId {
     ListDatabases,
     /// `POST /servers/{serverId}/databases`.
     CreateDatabase,
+}
+
+impl StatusOperation {
+    /// Every Status operation, in catalog order.
+    pub const ALL: [StatusOperation; 4] = [
+        StatusOperation::ListPages,
+        StatusOperation::GetPage,
+        StatusOperation::ListIncidents,
+        StatusOperation::CreateIncident,
+    ];
+
+    /// Its catalog entry.
+    pub fn operation(self) -> &'static Operation {
+        match self {
+            StatusOperation::ListPages => &LIST_PAGES,
+            StatusOperation::GetPage => &GET_PAGE,
+            StatusOperation::ListIncidents => &LIST_INCIDENTS,
+            StatusOperation::CreateIncident => &CREATE_INCIDENT,
+        }
+    }
+}
+
+impl PanelOperation {
+    /// Every Panel operation, in catalog order.
+    pub const ALL: [PanelOperation; 7] = [
+        PanelOperation::ListServers,
+        PanelOperation::GetServer,
+        PanelOperation::PowerServer,
+        PanelOperation::GetConsole,
+        PanelOperation::SendCommand,
+        PanelOperation::ListDatabases,
+        PanelOperation::CreateDatabase,
+    ];
+
+    /// Its catalog entry.
+    pub fn operation(self) -> &'static Operation {
+        match self {
+            PanelOperation::ListServers => &LIST_SERVERS,
+            PanelOperation::GetServer => &GET_SERVER,
+            PanelOperation::PowerServer => &POWER_SERVER,
+            PanelOperation::GetConsole => &GET_CONSOLE,
+            PanelOperation::SendCommand => &SEND_COMMAND,
+            PanelOperation::ListDatabases => &LIST_DATABASES,
+            PanelOperation::CreateDatabase => &CREATE_DATABASE,
+        }
+    }
+}
+
+/// Flat names of every operation, as constants usable in patterns, for code written before
+/// the ids were split per API (`OperationId::GetConsole` is
+/// `OperationId::Panel(PanelOperation::GetConsole)`).
+#[allow(non_upper_case_globals)]
+impl OperationId {
+    /// `GET /pages`.
+    pub const ListPages: Self = Self::Status(StatusOperation::ListPages);
+    /// `GET /pages/{slug}`.
+    pub const GetPage: Self = Self::Status(StatusOperation::GetPage);
+    /// `GET /pages/{slug}/incidents`.
+    pub const ListIncidents: Self = Self::Status(StatusOperation::ListIncidents);
+    /// `POST /pages/{slug}/incidents`.
+    pub const CreateIncident: Self = Self::Status(StatusOperation::CreateIncident);
+    /// `GET /servers`.
+    pub const ListServers: Self = Self::Panel(PanelOperation::ListServers);
+    /// `GET /servers/{serverId}`.
+    pub const GetServer: Self = Self::Panel(PanelOperation::GetServer);
+    /// `POST /servers/{serverId}`.
+    pub const PowerServer: Self = Self::Panel(PanelOperation::PowerServer);
+    /// `GET /servers/{serverId}/console`.
+    pub const GetConsole: Self = Self::Panel(PanelOperation::GetConsole);
+    /// `POST /servers/{serverId}/console`.
+    pub const SendCommand: Self = Self::Panel(PanelOperation::SendCommand);
+    /// `GET /servers/{serverId}/databases`.
+    pub const ListDatabases: Self = Self::Panel(PanelOperation::ListDatabases);
+    /// `POST /servers/{serverId}/databases`.
+    pub const CreateDatabase: Self = Self::Panel(PanelOperation::CreateDatabase);
+}
+
+impl OperationId {
+    /// Every operation of both APIs, in catalog order.
+    pub fn all() -> impl Iterator<Item = OperationId> {
+        let status = StatusOperation::ALL.into_iter().map(OperationId::Status);
+        status.chain(PanelOperation::ALL.into_iter().map(OperationId::Panel))
+    }
+
+    /// The API the operation belongs to.
+    pub fn api(self) -> Api {
+        match self {
+            OperationId::Status(_) => Api::Status,
+            OperationId::Panel(_) => Api::Panel,
+        }
+    }
+
+    /// Its catalog entry.
+    pub fn operation(self) -> &'static Operation {
+        match self {
+            OperationId::Status(op) => op.operation(),
+            OperationId::Panel(op) => op.operation(),
+        }
+    }
 }
 
 /// One endpoint of one API.
@@ -344,10 +461,7 @@ impl Operation {
 
 /// The catalog entry of `id`.
 pub fn operation(id: OperationId) -> &'static Operation {
-    OPERATIONS
-        .iter()
-        .find(|op| op.id == id)
-        .expect("every OperationId has a catalog entry")
+    id.operation()
 }
 
 const SLUG: Param = Param {
@@ -420,186 +534,208 @@ const PANEL_BODY_ERRORS: [ErrorStatus; 4] = [
     ErrorStatus::new(413, "The body is over 64 KiB", Provenance::Ours),
 ];
 
-/// Every operation of both APIs.
+/// Every operation of both APIs, Status first, each API in documentation order.
 pub const OPERATIONS: &[Operation] = &[
-    Operation {
-        id: OperationId::ListPages,
-        name: "list_pages",
-        api: Api::Status,
-        method: Method::Get,
-        path: "/pages",
-        summary: "List the status pages of the token's workspace",
-        path_params: &[],
-        query: None,
-        request: None,
-        response: WireType::response::<StatusData<Vec<Page>>>("ListPagesResponse"),
-        success_status: 200,
-        errors: &[],
-        mutates: false,
-        provenance: Provenance::Documented,
-    },
-    Operation {
-        id: OperationId::GetPage,
-        name: "get_page",
-        api: Api::Status,
-        method: Method::Get,
-        path: "/pages/{slug}",
-        summary: "Get one status page of the workspace",
-        path_params: &[SLUG],
-        query: None,
-        request: None,
-        response: WireType::response::<StatusData<Page>>("GetPageResponse"),
-        success_status: 200,
-        errors: &[PAGE_NOT_FOUND],
-        mutates: false,
-        provenance: Provenance::Ours,
-    },
-    Operation {
-        id: OperationId::ListIncidents,
-        name: "list_incidents",
-        api: Api::Status,
-        method: Method::Get,
-        path: "/pages/{slug}/incidents",
-        summary: "List the incidents of a page, newest first",
-        path_params: &[SLUG],
-        query: None,
-        request: None,
-        response: WireType::response::<StatusData<Vec<Incident>>>("ListIncidentsResponse"),
-        success_status: 200,
-        errors: &[PAGE_NOT_FOUND],
-        mutates: false,
-        provenance: Provenance::Ours,
-    },
-    Operation {
-        id: OperationId::CreateIncident,
-        name: "create_incident",
-        api: Api::Status,
-        method: Method::Post,
-        path: "/pages/{slug}/incidents",
-        summary: "Create an incident on a page (the document gives only this URL; body and response are ours)",
-        path_params: &[SLUG],
-        query: None,
-        request: Some(WireType::request::<CreateIncident>("CreateIncident")),
-        response: WireType::response::<StatusData<Incident>>("CreateIncidentResponse"),
-        success_status: 201,
-        errors: &STATUS_BODY_ERRORS,
-        mutates: true,
-        provenance: Provenance::Ours,
-    },
-    Operation {
-        id: OperationId::ListServers,
-        name: "list_servers",
-        api: Api::Panel,
-        method: Method::Get,
-        path: "/servers",
-        summary: "Returns a list of all servers associated with your account",
-        path_params: &[],
-        query: None,
-        request: None,
-        response: WireType::response::<PanelSuccess<Vec<ServerSummary>>>("ListServersResponse"),
-        success_status: 200,
-        errors: &[],
-        mutates: false,
-        provenance: Provenance::Documented,
-    },
-    Operation {
-        id: OperationId::GetServer,
-        name: "get_server",
-        api: Api::Panel,
-        method: Method::Get,
-        path: "/servers/{serverId}",
-        summary: "Returns detailed information about a specific server",
-        path_params: &[SERVER_ID],
-        query: None,
-        request: None,
-        response: WireType::response::<PanelSuccess<ServerDetail>>("GetServerResponse"),
-        success_status: 200,
-        errors: &SERVER_ERRORS,
-        mutates: false,
-        provenance: Provenance::Documented,
-    },
-    Operation {
-        id: OperationId::PowerServer,
-        name: "power_server",
-        api: Api::Panel,
-        method: Method::Post,
-        path: "/servers/{serverId}",
-        summary: "Updates the power state of a server (start, stop, restart, kill)",
-        path_params: &[SERVER_ID],
-        query: None,
-        request: Some(WireType::request::<PowerRequest>("PowerRequest")),
-        response: WireType::response::<PanelSuccess<PowerAccepted>>("PowerServerResponse"),
-        success_status: 200,
-        errors: &PANEL_BODY_ERRORS,
-        mutates: true,
-        provenance: Provenance::Documented,
-    },
-    Operation {
-        id: OperationId::GetConsole,
-        name: "get_console",
-        api: Api::Panel,
-        method: Method::Get,
-        path: "/servers/{serverId}/console",
-        summary: "Retrieves recent console logs from the server",
-        path_params: &[SERVER_ID],
-        query: Some(WireType::request::<ConsoleQuery>("ConsoleQuery")),
-        request: None,
-        response: WireType::response::<PanelSuccess<ConsoleLogs>>("GetConsoleResponse"),
-        success_status: 200,
-        errors: &[
-            ErrorStatus::new(400, "lines is not an integer in 1..=1000", Provenance::Ours),
-            FORBIDDEN,
-            SERVER_NOT_FOUND,
-        ],
-        mutates: false,
-        provenance: Provenance::Documented,
-    },
-    Operation {
-        id: OperationId::SendCommand,
-        name: "send_command",
-        api: Api::Panel,
-        method: Method::Post,
-        path: "/servers/{serverId}/console",
-        summary: "Sends a command to the server console for execution",
-        path_params: &[SERVER_ID],
-        query: None,
-        request: Some(WireType::request::<ConsoleCommand>("ConsoleCommand")),
-        response: WireType::response::<PanelSuccess<CommandSent>>("SendCommandResponse"),
-        success_status: 200,
-        errors: &PANEL_BODY_ERRORS,
-        mutates: true,
-        provenance: Provenance::Documented,
-    },
-    Operation {
-        id: OperationId::ListDatabases,
-        name: "list_databases",
-        api: Api::Panel,
-        method: Method::Get,
-        path: "/servers/{serverId}/databases",
-        summary: "Returns a list of all databases associated with the server",
-        path_params: &[SERVER_ID],
-        query: None,
-        request: None,
-        response: WireType::response::<PanelSuccess<Vec<Database>>>("ListDatabasesResponse"),
-        success_status: 200,
-        errors: &SERVER_ERRORS,
-        mutates: false,
-        provenance: Provenance::Documented,
-    },
-    Operation {
-        id: OperationId::CreateDatabase,
-        name: "create_database",
-        api: Api::Panel,
-        method: Method::Post,
-        path: "/servers/{serverId}/databases",
-        summary: "Creates a new database for the server",
-        path_params: &[SERVER_ID],
-        query: None,
-        request: Some(WireType::request::<CreateDatabase>("CreateDatabase")),
-        response: WireType::response::<PanelSuccess<CreatedDatabase>>("CreateDatabaseResponse"),
-        success_status: 200,
-        errors: &PANEL_BODY_ERRORS,
-        mutates: true,
-        provenance: Provenance::Documented,
-    },
+    LIST_PAGES,
+    GET_PAGE,
+    LIST_INCIDENTS,
+    CREATE_INCIDENT,
+    LIST_SERVERS,
+    GET_SERVER,
+    POWER_SERVER,
+    GET_CONSOLE,
+    SEND_COMMAND,
+    LIST_DATABASES,
+    CREATE_DATABASE,
 ];
+
+const LIST_PAGES: Operation = Operation {
+    id: OperationId::Status(StatusOperation::ListPages),
+    name: "list_pages",
+    api: Api::Status,
+    method: Method::Get,
+    path: "/pages",
+    summary: "List the status pages of the token's workspace",
+    path_params: &[],
+    query: None,
+    request: None,
+    response: WireType::response::<StatusData<Vec<Page>>>("ListPagesResponse"),
+    success_status: 200,
+    errors: &[],
+    mutates: false,
+    provenance: Provenance::Documented,
+};
+
+const GET_PAGE: Operation = Operation {
+    id: OperationId::Status(StatusOperation::GetPage),
+    name: "get_page",
+    api: Api::Status,
+    method: Method::Get,
+    path: "/pages/{slug}",
+    summary: "Get one status page of the workspace",
+    path_params: &[SLUG],
+    query: None,
+    request: None,
+    response: WireType::response::<StatusData<Page>>("GetPageResponse"),
+    success_status: 200,
+    errors: &[PAGE_NOT_FOUND],
+    mutates: false,
+    provenance: Provenance::Ours,
+};
+
+const LIST_INCIDENTS: Operation = Operation {
+    id: OperationId::Status(StatusOperation::ListIncidents),
+    name: "list_incidents",
+    api: Api::Status,
+    method: Method::Get,
+    path: "/pages/{slug}/incidents",
+    summary: "List the incidents of a page, newest first",
+    path_params: &[SLUG],
+    query: None,
+    request: None,
+    response: WireType::response::<StatusData<Vec<Incident>>>("ListIncidentsResponse"),
+    success_status: 200,
+    errors: &[PAGE_NOT_FOUND],
+    mutates: false,
+    provenance: Provenance::Ours,
+};
+
+const CREATE_INCIDENT: Operation = Operation {
+    id: OperationId::Status(StatusOperation::CreateIncident),
+    name: "create_incident",
+    api: Api::Status,
+    method: Method::Post,
+    path: "/pages/{slug}/incidents",
+    summary: "Create an incident on a page (the document gives only this URL; body and response are ours)",
+    path_params: &[SLUG],
+    query: None,
+    request: Some(WireType::request::<CreateIncident>("CreateIncident")),
+    response: WireType::response::<StatusData<Incident>>("CreateIncidentResponse"),
+    success_status: 201,
+    errors: &STATUS_BODY_ERRORS,
+    mutates: true,
+    provenance: Provenance::Ours,
+};
+
+const LIST_SERVERS: Operation = Operation {
+    id: OperationId::Panel(PanelOperation::ListServers),
+    name: "list_servers",
+    api: Api::Panel,
+    method: Method::Get,
+    path: "/servers",
+    summary: "Returns a list of all servers associated with your account",
+    path_params: &[],
+    query: None,
+    request: None,
+    response: WireType::response::<PanelSuccess<Vec<ServerSummary>>>("ListServersResponse"),
+    success_status: 200,
+    errors: &[],
+    mutates: false,
+    provenance: Provenance::Documented,
+};
+
+const GET_SERVER: Operation = Operation {
+    id: OperationId::Panel(PanelOperation::GetServer),
+    name: "get_server",
+    api: Api::Panel,
+    method: Method::Get,
+    path: "/servers/{serverId}",
+    summary: "Returns detailed information about a specific server",
+    path_params: &[SERVER_ID],
+    query: None,
+    request: None,
+    response: WireType::response::<PanelSuccess<ServerDetail>>("GetServerResponse"),
+    success_status: 200,
+    errors: &SERVER_ERRORS,
+    mutates: false,
+    provenance: Provenance::Documented,
+};
+
+const POWER_SERVER: Operation = Operation {
+    id: OperationId::Panel(PanelOperation::PowerServer),
+    name: "power_server",
+    api: Api::Panel,
+    method: Method::Post,
+    path: "/servers/{serverId}",
+    summary: "Updates the power state of a server (start, stop, restart, kill)",
+    path_params: &[SERVER_ID],
+    query: None,
+    request: Some(WireType::request::<PowerRequest>("PowerRequest")),
+    response: WireType::response::<PanelSuccess<PowerAccepted>>("PowerServerResponse"),
+    success_status: 200,
+    errors: &PANEL_BODY_ERRORS,
+    mutates: true,
+    provenance: Provenance::Documented,
+};
+
+const GET_CONSOLE: Operation = Operation {
+    id: OperationId::Panel(PanelOperation::GetConsole),
+    name: "get_console",
+    api: Api::Panel,
+    method: Method::Get,
+    path: "/servers/{serverId}/console",
+    summary: "Retrieves recent console logs from the server",
+    path_params: &[SERVER_ID],
+    query: Some(WireType::request::<ConsoleQuery>("ConsoleQuery")),
+    request: None,
+    response: WireType::response::<PanelSuccess<ConsoleLogs>>("GetConsoleResponse"),
+    success_status: 200,
+    errors: &[
+        ErrorStatus::new(400, "lines is not an integer in 1..=1000", Provenance::Ours),
+        FORBIDDEN,
+        SERVER_NOT_FOUND,
+    ],
+    mutates: false,
+    provenance: Provenance::Documented,
+};
+
+const SEND_COMMAND: Operation = Operation {
+    id: OperationId::Panel(PanelOperation::SendCommand),
+    name: "send_command",
+    api: Api::Panel,
+    method: Method::Post,
+    path: "/servers/{serverId}/console",
+    summary: "Sends a command to the server console for execution",
+    path_params: &[SERVER_ID],
+    query: None,
+    request: Some(WireType::request::<ConsoleCommand>("ConsoleCommand")),
+    response: WireType::response::<PanelSuccess<CommandSent>>("SendCommandResponse"),
+    success_status: 200,
+    errors: &PANEL_BODY_ERRORS,
+    mutates: true,
+    provenance: Provenance::Documented,
+};
+
+const LIST_DATABASES: Operation = Operation {
+    id: OperationId::Panel(PanelOperation::ListDatabases),
+    name: "list_databases",
+    api: Api::Panel,
+    method: Method::Get,
+    path: "/servers/{serverId}/databases",
+    summary: "Returns a list of all databases associated with the server",
+    path_params: &[SERVER_ID],
+    query: None,
+    request: None,
+    response: WireType::response::<PanelSuccess<Vec<Database>>>("ListDatabasesResponse"),
+    success_status: 200,
+    errors: &SERVER_ERRORS,
+    mutates: false,
+    provenance: Provenance::Documented,
+};
+
+const CREATE_DATABASE: Operation = Operation {
+    id: OperationId::Panel(PanelOperation::CreateDatabase),
+    name: "create_database",
+    api: Api::Panel,
+    method: Method::Post,
+    path: "/servers/{serverId}/databases",
+    summary: "Creates a new database for the server",
+    path_params: &[SERVER_ID],
+    query: None,
+    request: Some(WireType::request::<CreateDatabase>("CreateDatabase")),
+    response: WireType::response::<PanelSuccess<CreatedDatabase>>("CreateDatabaseResponse"),
+    success_status: 200,
+    errors: &PANEL_BODY_ERRORS,
+    mutates: true,
+    provenance: Provenance::Documented,
+};

@@ -36,7 +36,7 @@ pub mod status;
 pub mod validate;
 mod wire;
 
-pub use catalog::{Api, Operation, OperationId, WireType};
+pub use catalog::{Api, Operation, OperationId, PanelOperation, StatusOperation, WireType};
 pub use provenance::Provenance;
 pub use rules::Rule;
 pub use validate::{SchemaValidator, Violation};

@@ -29,25 +29,51 @@ pub struct Violation {
     pub pointer: String,
     /// What rule it breaks, e.g. `"memory" is a required property`.
     pub message: String,
+    /// The JSON Schema keyword that failed, e.g. `required` or `additionalProperties`.
+    pub keyword: String,
+    /// The property the keyword names, when it names one: the missing property of
+    /// `required`, the first unexpected one of `additionalProperties` or
+    /// `unevaluatedProperties`.
+    pub property: Option<String>,
+    /// The segments of the instance path, e.g. `["data", "0", "memory"]`.
+    segments: Vec<String>,
 }
 
 impl Violation {
-    /// The field the violation is about, as a dotted path (`data.0.memory`), or the name of
-    /// the missing or unexpected property when the violation is on an object.
-    pub fn field(&self) -> String {
-        let dotted = self.pointer.trim_start_matches('/').replace('/', ".");
-        let named = if self.message.contains("required property") {
-            self.message.split('"').nth(1)
-        } else if self.message.contains("unexpected") {
-            self.message.split(['\'', '"']).nth(1)
-        } else {
-            None
+    fn new(error: &jsonschema::ValidationError<'_>) -> Self {
+        use jsonschema::error::ValidationErrorKind as Kind;
+        let property = match error.kind() {
+            Kind::Required { property } => Some(match property {
+                Value::String(name) => name.clone(),
+                other => other.to_string(),
+            }),
+            Kind::AdditionalProperties { unexpected }
+            | Kind::UnevaluatedProperties { unexpected } => unexpected.first().cloned(),
+            _ => None,
         };
-        match (dotted.is_empty(), named) {
-            (true, Some(name)) => name.to_owned(),
-            (false, Some(name)) => format!("{dotted}.{name}"),
-            (true, None) => "body".to_owned(),
-            (false, None) => dotted,
+        let path = error.instance_path();
+        Self {
+            pointer: path.to_string(),
+            message: error.to_string(),
+            keyword: error.kind().keyword().to_owned(),
+            property,
+            segments: path.segments().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// The field the violation is about, as a dotted path (`data.0.memory`), or the name of
+    /// the missing or unexpected property when the violation is on an object (`body` for
+    /// the whole body).
+    ///
+    /// Found from the error's kind and instance path, never from its message: a value
+    /// quoted in a message (`{"status": "unexpected"}`) cannot pass for a field name.
+    pub fn field(&self) -> String {
+        let mut parts: Vec<&str> = self.segments.iter().map(String::as_str).collect();
+        parts.extend(self.property.as_deref());
+        if parts.is_empty() {
+            "body".to_owned()
+        } else {
+            parts.join(".")
         }
     }
 }
@@ -87,10 +113,50 @@ impl SchemaValidator {
     pub fn violations(&self, instance: &Value) -> Vec<Violation> {
         self.validator
             .iter_errors(instance)
-            .map(|error| Violation {
-                pointer: error.instance_path().to_string(),
-                message: error.to_string(),
-            })
+            .map(|error| Violation::new(&error))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog::{OperationId, operation};
+
+    fn fields(instance: Value) -> Vec<(String, String)> {
+        let request = operation(OperationId::CreateIncident).request.unwrap();
+        SchemaValidator::new(&request)
+            .violations(&instance)
+            .into_iter()
+            .map(|v| (v.keyword.clone(), v.field()))
+            .collect()
+    }
+
+    #[test]
+    fn a_value_quoted_in_a_message_is_not_taken_for_a_field() {
+        assert_eq!(
+            fields(json!({"name": "Outage", "status": "unexpected"})),
+            [("enum".to_owned(), "status".to_owned())]
+        );
+    }
+
+    #[test]
+    fn missing_and_unexpected_properties_are_named_from_the_error_kind() {
+        let mut found = fields(json!({"colour": "red"}));
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                ("additionalProperties".to_owned(), "colour".to_owned()),
+                ("required".to_owned(), "name".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_violation_of_the_whole_body_is_about_the_body() {
+        assert_eq!(fields(json!([])), [("type".to_owned(), "body".to_owned())]);
     }
 }

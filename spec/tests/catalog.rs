@@ -89,3 +89,29 @@ fn rate_limit_policies_are_as_documented() {
     assert_eq!(panel.tightest_limit(), 180);
     assert_eq!(panel.reset_header, Some("X-RateLimit-Reset"));
 }
+
+/// The catalog holds each operation id exactly once, in the order of `OperationId::all`,
+/// and each id's entry (found by an exhaustive `match`) is that id's, in its own API.
+#[test]
+fn every_operation_id_has_exactly_one_catalog_entry() {
+    use beacon_spec::OperationId;
+    let catalog: Vec<OperationId> = OPERATIONS.iter().map(|op| op.id).collect();
+    let all: Vec<OperationId> = OperationId::all().collect();
+    assert_eq!(catalog, all);
+    for id in OperationId::all() {
+        let op = id.operation();
+        assert_eq!(op.id, id);
+        assert_eq!(op.api, id.api(), "{}", op.name);
+        assert!(std::ptr::eq(op, beacon_spec::catalog::operation(id)));
+    }
+}
+
+/// The flat names kept for older code are the per-API ids, and work as patterns.
+#[test]
+fn flat_operation_names_are_the_per_api_ids() {
+    use beacon_spec::{OperationId, PanelOperation};
+    let id = OperationId::Panel(PanelOperation::GetConsole);
+    assert_eq!(id, OperationId::GetConsole);
+    assert!(matches!(id, OperationId::GetConsole));
+    assert!(!matches!(id, OperationId::SendCommand));
+}

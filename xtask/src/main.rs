@@ -5,20 +5,38 @@ mod codegen;
 
 use std::path::{Path, PathBuf};
 
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Maintainer tasks of the Beacon contract toolkit"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Regenerate the JSON Schemas and OpenAPI documents.
+    Codegen {
+        /// Fail, naming each stale file, instead of rewriting.
+        #[arg(long)]
+        check: bool,
+    },
+    /// The mock against a bare hyper baseline under wrk: ratios, p99s, RSS, start-up.
+    Bench(bench::Bench),
+    /// The bench's baseline server (run by `bench`).
+    #[command(hide = true)]
+    BenchBaseline(bench::Baseline),
+}
+
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match args.as_slice() {
-        ["codegen"] => codegen::Codegen { check: false }.run(),
-        ["codegen", "--check"] => codegen::Codegen { check: true }.run(),
-        ["bench", rest @ ..] => bench::Bench::parse(rest)?.run(),
-        _ => {
-            eprintln!(
-                "usage: cargo xtask codegen [--check]\n       {}",
-                bench::USAGE
-            );
-            std::process::exit(2)
-        }
+    match Cli::parse().command {
+        Task::Codegen { check } => codegen::Codegen { check }.run(),
+        Task::Bench(bench) => bench.run(),
+        Task::BenchBaseline(baseline) => baseline.run(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use beacon_conformance::{Config, Outcome, Report, Token};
-use beacon_mock::{MockConfig, MockTokens};
+use beacon_mock::MockTokens;
 use beacon_spec::Api;
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
@@ -51,11 +51,8 @@ impl Deployment {
         let runtime = runtime();
         let (server, tokens) = runtime.block_on(async {
             let server = wiremock::MockServer::start().await;
-            let config = MockConfig {
-                rate_limit_window: Some(WINDOW),
-                ..MockConfig::default()
-            };
-            let tokens = beacon_mock::wiremock::mount_with(&server, api, config).await;
+            let options = beacon_mock::MockServer::builder().rate_limit_window(WINDOW);
+            let tokens = beacon_mock::wiremock::mount_with(&server, api, options).await;
             (server, tokens)
         });
         Self {

@@ -1,12 +1,13 @@
 //! `beacon-mock`: serve both Beacon APIs from embedded fixtures.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use beacon_mock::Api;
 use beacon_mock::{Fixtures, MockServer};
-use beacon_spec::Api;
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
@@ -68,13 +69,18 @@ fn main() {
         Some(Command::Serve(args)) => args,
         None => cli.serve,
     };
+    let log = access_log::BatchedStderr::start();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_timer(access_log::CachedTime)
+        .with_writer(log.clone())
         .init();
-    if let Err(error) = run(args) {
+    let result = run(args);
+    log.stop();
+    if let Err(error) = result {
         eprintln!("beacon-mock: {error:#}");
         std::process::exit(2);
     }
@@ -140,4 +146,149 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// The log's writer and clock, cheap enough for one line per request.
+mod access_log {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::thread::JoinHandle;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use parking_lot::{Condvar, Mutex};
+    use tracing_subscriber::fmt::MakeWriter;
+    use tracing_subscriber::fmt::format::Writer;
+    use tracing_subscriber::fmt::time::FormatTime;
+
+    /// How often queued lines are written out.
+    const FLUSH_EVERY: Duration = Duration::from_millis(50);
+    /// Queued bytes past which the writer thread is woken early.
+    const FLUSH_ABOVE: usize = 64 * 1024;
+    /// Queued bytes past which lines are dropped (stderr is not keeping up).
+    const DROP_ABOVE: usize = 4 * 1024 * 1024;
+
+    #[derive(Debug, Default)]
+    struct Queue {
+        bytes: Vec<u8>,
+        stopped: bool,
+    }
+
+    #[derive(Debug, Default)]
+    struct Shared {
+        queue: Mutex<Queue>,
+        wake: Condvar,
+    }
+
+    /// Log lines from every thread are appended to one queue under a short lock; one
+    /// background thread writes the queue to stderr every [`FLUSH_EVERY`] (sooner past
+    /// [`FLUSH_ABOVE`] bytes). A request pays no system call and wakes no thread.
+    #[derive(Debug, Clone)]
+    pub(super) struct BatchedStderr {
+        shared: Arc<Shared>,
+        thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    }
+
+    impl BatchedStderr {
+        pub(super) fn start() -> Self {
+            let shared = Arc::new(Shared::default());
+            let flusher = Arc::clone(&shared);
+            let thread = std::thread::Builder::new()
+                .name("access-log".into())
+                .spawn(move || flush_loop(&flusher))
+                .ok();
+            Self {
+                shared,
+                thread: Arc::new(Mutex::new(thread)),
+            }
+        }
+
+        /// Writes out what is queued and stops the writer thread.
+        pub(super) fn stop(&self) {
+            self.shared.queue.lock().stopped = true;
+            self.shared.wake.notify_one();
+            if let Some(thread) = self.thread.lock().take() {
+                let _ = thread.join();
+            }
+        }
+    }
+
+    fn flush_loop(shared: &Shared) {
+        let mut spare = Vec::new();
+        loop {
+            let stopped = {
+                let mut queue = shared.queue.lock();
+                if queue.bytes.len() < FLUSH_ABOVE && !queue.stopped {
+                    shared.wake.wait_for(&mut queue, FLUSH_EVERY);
+                }
+                std::mem::swap(&mut queue.bytes, &mut spare);
+                queue.stopped
+            };
+            if !spare.is_empty() {
+                let mut stderr = std::io::stderr().lock();
+                let _ = stderr.write_all(&spare);
+                let _ = stderr.flush();
+                spare.clear();
+            }
+            if stopped {
+                return;
+            }
+        }
+    }
+
+    impl Write for &BatchedStderr {
+        fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+            let mut queue = self.shared.queue.lock();
+            if queue.stopped {
+                // After shutdown: no writer thread is left to write it.
+                drop(queue);
+                return std::io::stderr().write(line);
+            }
+            let before = queue.bytes.len();
+            if before + line.len() <= DROP_ABOVE {
+                queue.bytes.extend_from_slice(line);
+            }
+            if before < FLUSH_ABOVE && queue.bytes.len() >= FLUSH_ABOVE {
+                self.shared.wake.notify_one();
+            }
+            Ok(line.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for BatchedStderr {
+        type Writer = &'a BatchedStderr;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self
+        }
+    }
+
+    /// RFC 3339 UTC time with microseconds, as tracing-subscriber's default clock prints it,
+    /// formatting the date and time of day once per second per thread.
+    #[derive(Debug, Clone, Copy)]
+    pub(super) struct CachedTime;
+
+    thread_local! {
+        static SECOND: std::cell::RefCell<(u64, String)> = const {
+            std::cell::RefCell::new((u64::MAX, String::new()))
+        };
+    }
+
+    impl FormatTime for CachedTime {
+        fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+            let now = SystemTime::now();
+            let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+            SECOND.with(|second| {
+                let mut second = second.borrow_mut();
+                if second.0 != since.as_secs() {
+                    let text = humantime::format_rfc3339_seconds(now).to_string();
+                    *second = (since.as_secs(), text.trim_end_matches('Z').to_owned());
+                }
+                write!(w, "{}.{:06}Z", second.1, since.subsec_micros())
+            })
+        }
+    }
 }

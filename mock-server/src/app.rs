@@ -1,0 +1,113 @@
+//! The top of one API's listener: sends `/__admin/` to the admin API and everything else,
+//! after injected faults, to the Beacon pipeline; journals and logs each Beacon request.
+//!
+//! `App::handle` is synchronous and always returns a response, so the same code serves the
+//! hyper listener (`server.rs`) and the wiremock adapter (`wiremock.rs`).
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use beacon_spec::Api;
+use bytes::Bytes;
+use http::{Request, Response, header};
+
+use crate::MockConfig;
+use crate::admin::{self, Admin};
+use crate::error::ApiError;
+use crate::faults::Faults;
+use crate::journal::{Journal, Recorded};
+use crate::service::{ApiService, BASE_PATH};
+
+/// What the transport must do with a handled request.
+#[derive(Debug)]
+pub(crate) struct Handled {
+    pub(crate) response: Response<Bytes>,
+    /// Injected latency to wait before answering.
+    pub(crate) delay: Option<Duration>,
+    /// Injected fault: close the connection without answering.
+    pub(crate) drop_connection: bool,
+}
+
+/// One API's mock: the Beacon service, its request journal and its injected faults.
+#[derive(Debug)]
+pub(crate) struct App {
+    service: ApiService,
+    journal: Journal,
+    faults: Faults,
+}
+
+impl App {
+    pub(crate) fn new(api: Api, config: &MockConfig) -> Self {
+        Self {
+            service: ApiService::new(api, config),
+            journal: Journal::default(),
+            faults: Faults::default(),
+        }
+    }
+
+    /// Handles one request from `peer`. Never panics on any input; always answers.
+    pub(crate) fn handle(&self, request: &Request<Bytes>, peer: IpAddr) -> Handled {
+        let path = request.uri().path();
+        if path == "/__admin" || path.starts_with("/__admin/") {
+            let admin = Admin {
+                service: &self.service,
+                journal: &self.journal,
+                faults: &self.faults,
+            };
+            return Handled {
+                response: admin::handle(admin, request),
+                delay: None,
+                drop_connection: false,
+            };
+        }
+        let started = Instant::now();
+        let api_path = path.strip_prefix(BASE_PATH).unwrap_or(path);
+        let fault = self.faults.take(api_path);
+        let (response, authenticated) = match fault.status {
+            Some(status) => (
+                ApiError::Injected(status).into_response(self.service.api),
+                false,
+            ),
+            None => (self.service.handle(request, peer), true),
+        };
+        self.record(request, &response, authenticated, started);
+        Handled {
+            response,
+            delay: fault.latency,
+            drop_connection: fault.drop_connection,
+        }
+    }
+
+    /// One `tracing` line and one journal entry; the journal keeps cheap clones and formats
+    /// them when it is read.
+    fn record(
+        &self,
+        request: &Request<Bytes>,
+        response: &Response<Bytes>,
+        authenticated: bool,
+        started: Instant,
+    ) {
+        let latency_us = started.elapsed().as_micros() as u64;
+        let path = request.uri().path_and_query();
+        let status = response.status().as_u16();
+        tracing::info!(
+            target: "beacon_mock::request",
+            api = self.service.api.name(),
+            method = %request.method(),
+            path = %path.map_or(request.uri().path(), |p| p.as_str()),
+            status,
+            latency_us,
+        );
+        self.journal.push(Recorded {
+            method: request.method().clone(),
+            path: path.cloned(),
+            status,
+            at: SystemTime::now(),
+            latency_us,
+            // An injected status answers before auth, so it names no token.
+            authorization: authenticated
+                .then(|| request.headers().get(header::AUTHORIZATION).cloned())
+                .flatten(),
+        });
+    }
+}

@@ -1,0 +1,290 @@
+//! A routed request as handlers see it, and the per-API route table that produces it.
+//!
+//! A leaf module: it knows the spec catalog and the request, not the service.
+
+use beacon_spec::catalog::{Api, Operation, PanelOperation, StatusOperation};
+use beacon_spec::{SchemaValidator, WireType};
+use bytes::Bytes;
+use http::{Request, header};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// Path parameters a template may have at most (the catalog has one at most).
+const MAX_PARAMS: usize = 2;
+
+/// Compiled schemas of an operation's inputs.
+#[derive(Debug)]
+struct Validators {
+    body: Option<SchemaValidator>,
+    query: Option<SchemaValidator>,
+}
+
+/// One segment of a path template.
+#[derive(Debug, Clone, Copy)]
+enum Segment {
+    Literal(&'static str),
+    Param(&'static str),
+}
+
+#[derive(Debug)]
+struct Route<Op> {
+    op: Op,
+    operation: &'static Operation,
+    segments: Vec<Segment>,
+    validators: Validators,
+}
+
+/// The routes of one API, typed by its operation enum.
+#[derive(Debug)]
+pub(crate) struct Router<Op> {
+    api: Api,
+    routes: Vec<Route<Op>>,
+}
+
+/// An operation enum of one API.
+pub(crate) trait ApiOperation: Copy + 'static {
+    fn operation(self) -> &'static Operation;
+}
+
+impl ApiOperation for StatusOperation {
+    fn operation(self) -> &'static Operation {
+        StatusOperation::operation(self)
+    }
+}
+
+impl ApiOperation for PanelOperation {
+    fn operation(self) -> &'static Operation {
+        PanelOperation::operation(self)
+    }
+}
+
+impl<Op: ApiOperation> Router<Op> {
+    /// Routes to every operation of `ops`, with their schemas compiled once.
+    ///
+    /// Panics if a template has more than [`MAX_PARAMS`] parameters (a catalog change that
+    /// this router must then follow; the mock's tests would fail at start-up).
+    pub(crate) fn new(api: Api, ops: impl IntoIterator<Item = Op>) -> Self {
+        let compile = |t: Option<WireType>| t.as_ref().map(SchemaValidator::new);
+        let routes = ops
+            .into_iter()
+            .map(|op| {
+                let operation = op.operation();
+                let segments: Vec<Segment> = operation
+                    .path
+                    .trim_start_matches('/')
+                    .split('/')
+                    .map(
+                        |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                            Some(name) => Segment::Param(name),
+                            None => Segment::Literal(s),
+                        },
+                    )
+                    .collect();
+                let params = segments
+                    .iter()
+                    .filter(|s| matches!(s, Segment::Param(_)))
+                    .count();
+                assert!(
+                    params <= MAX_PARAMS,
+                    "{}: too many parameters",
+                    operation.path
+                );
+                Route {
+                    op,
+                    operation,
+                    segments,
+                    validators: Validators {
+                        body: compile(operation.request),
+                        query: compile(operation.query),
+                    },
+                }
+            })
+            .collect();
+        Self { api, routes }
+    }
+
+    /// The operation `request` calls on `api_path` (the path after `/api/v1`): 404 when no
+    /// template matches, 405 with `Allow` when only the method does not.
+    pub(crate) fn route<'r>(
+        &'r self,
+        request: &'r Request<Bytes>,
+        api_path: &'r str,
+    ) -> Result<(Op, Call<'r>), ApiError> {
+        let mut path_matched = false;
+        for route in &self.routes {
+            let Some(params) = match_segments(&route.segments, api_path) else {
+                continue;
+            };
+            if route.operation.method.as_str() == request.method().as_str() {
+                return Ok((
+                    route.op,
+                    Call {
+                        operation: route.operation,
+                        params,
+                        request,
+                        body: route.validators.body.as_ref(),
+                        query: route.validators.query.as_ref(),
+                        api: self.api,
+                    },
+                ));
+            }
+            path_matched = true;
+        }
+        if !path_matched {
+            return Err(ApiError::NotFound(format!(
+                "Unknown path {}",
+                request.uri().path()
+            )));
+        }
+        // The failure path only: list the methods of every matching template.
+        let allow: Vec<&str> = self
+            .routes
+            .iter()
+            .filter(|r| match_segments(&r.segments, api_path).is_some())
+            .map(|r| r.operation.method.as_str())
+            .collect();
+        Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allow: allow.join(", "),
+        })
+    }
+}
+
+/// Path parameters, without allocating.
+type Params<'a> = [(&'static str, &'a str); MAX_PARAMS];
+
+fn match_segments<'p>(segments: &[Segment], path: &'p str) -> Option<Params<'p>> {
+    let mut params: Params<'p> = [("", ""); MAX_PARAMS];
+    let mut found = 0;
+    let mut actual = path.strip_prefix('/')?.split('/');
+    for expected in segments {
+        let segment = actual.next()?;
+        match *expected {
+            Segment::Param(name) if !segment.is_empty() => {
+                params[found] = (name, segment);
+                found += 1;
+            }
+            Segment::Literal(literal) if literal == segment => {}
+            _ => return None,
+        }
+    }
+    actual.next().is_none().then_some(params)
+}
+
+/// A routed request as handlers see it: the operation, its path parameters, and its body and
+/// query parsed on demand against the operation's schemas.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub(crate) operation: &'static Operation,
+    params: Params<'a>,
+    request: &'a Request<Bytes>,
+    body: Option<&'a SchemaValidator>,
+    query: Option<&'a SchemaValidator>,
+    api: Api,
+}
+
+impl Call<'_> {
+    /// The value of path parameter `name` ("" if the operation has none).
+    pub(crate) fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| !n.is_empty() && *n == name)
+            .map_or("", |(_, v)| v)
+    }
+
+    /// The request body, checked against the operation's generated schema.
+    pub(crate) fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.api == Api::Status && !is_json_content_type(self.request) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let body = self.request.body();
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::InvalidJson("the body is empty".into()));
+        }
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+        validated(self.body, value)
+    }
+
+    /// The query string as the operation's query type, checked against its schema.
+    /// Numbers are sent as numbers, so `lines=abc` is reported as not an integer.
+    pub(crate) fn query<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let mut object = serde_json::Map::new();
+        for (key, value) in
+            url::form_urlencoded::parse(self.request.uri().query().unwrap_or("").as_bytes())
+        {
+            let value = serde_json::from_str::<serde_json::Number>(&value)
+                .map(Value::Number)
+                .unwrap_or_else(|_| Value::String(value.into_owned()));
+            object.entry(key.into_owned()).or_insert(value);
+        }
+        validated(self.query, Value::Object(object))
+    }
+}
+
+fn validated<T: DeserializeOwned>(
+    validator: Option<&SchemaValidator>,
+    value: Value,
+) -> Result<T, ApiError> {
+    if let Some(violation) = validator.and_then(|v| v.violations(&value).into_iter().next()) {
+        return Err(ApiError::Invalid(violation.to_string()));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::Invalid(e.to_string()))
+}
+
+fn is_json_content_type(request: &Request<Bytes>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(api_path: &str, method: &str) -> Result<PanelOperation, ApiError> {
+        let router = Router::new(Api::Panel, PanelOperation::ALL);
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/api/v1{api_path}"))
+            .body(Bytes::new())
+            .unwrap();
+        router.route(&request, api_path).map(|(op, _)| op)
+    }
+
+    #[test]
+    fn each_template_routes_to_its_own_operation() {
+        assert_eq!(
+            route("/servers/123/console", "GET").ok(),
+            Some(PanelOperation::GetConsole)
+        );
+        assert_eq!(
+            route("/servers/123/console", "POST").ok(),
+            Some(PanelOperation::SendCommand)
+        );
+        assert_eq!(
+            route("/servers", "GET").ok(),
+            Some(PanelOperation::ListServers)
+        );
+        assert!(matches!(
+            route("/servers//console", "GET"),
+            Err(ApiError::NotFound(_))
+        ));
+        assert!(matches!(
+            route("/servers/1/console/x", "GET"),
+            Err(ApiError::NotFound(_))
+        ));
+        assert_eq!(
+            route("/servers/1", "DELETE").err(),
+            Some(ApiError::MethodNotAllowed {
+                method: "DELETE".into(),
+                allow: "GET, POST".into()
+            })
+        );
+    }
+}

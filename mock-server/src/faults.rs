@@ -1,0 +1,146 @@
+//! Injected faults of one API: latency, an error status or a dropped connection for the next
+//! N or a ratio of requests, optionally per path.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use http::StatusCode;
+use parking_lot::Mutex;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// What an injected fault does to a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FaultEffect {
+    pub(crate) latency: Option<Duration>,
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) drop_connection: bool,
+}
+
+/// Request body of `POST /__admin/faults`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FaultSpec {
+    /// Only requests whose API path (after `/api/v1`) is this path or below it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    /// Apply to the next `count` matching requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    count: Option<u32>,
+    /// Apply to this fraction (0..=1) of matching requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ratio: Option<f64>,
+    /// Wait this long before answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<u64>,
+    /// Answer with this status, in the API's error envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    /// Close the connection without answering.
+    #[serde(default)]
+    drop: bool,
+}
+
+impl FaultSpec {
+    /// Why the spec cannot be applied, if it cannot.
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        if self.latency_ms.is_none() && self.status.is_none() && !self.drop {
+            return Some("a fault needs latency_ms, status or drop");
+        }
+        if self.count == Some(0) {
+            return Some("count must be at least 1");
+        }
+        if self.ratio.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+            return Some("ratio must be between 0 and 1");
+        }
+        if self.status.is_some_and(|s| !(400..=599).contains(&s)) {
+            return Some("status must be an error status (400..=599)");
+        }
+        if self.latency_ms.is_some_and(|ms| ms > 60_000) {
+            return Some("latency_ms must be at most 60000");
+        }
+        None
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Fault {
+    id: u64,
+    spec: FaultSpec,
+    remaining: Option<u32>,
+}
+
+/// Injected faults of one API. The request path pays one atomic load while none is set.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    active: AtomicBool,
+    next_id: AtomicU64,
+    faults: Mutex<Vec<Fault>>,
+}
+
+impl Faults {
+    /// The effect of the first fault that applies to a request on `api_path`, consuming one
+    /// of its count.
+    pub(crate) fn take(&self, api_path: &str) -> FaultEffect {
+        if !self.active.load(Ordering::Acquire) {
+            return FaultEffect::default();
+        }
+        let mut faults = self.faults.lock();
+        let applies = |f: &Fault| {
+            f.spec.path.as_ref().is_none_or(|p| {
+                api_path == p
+                    || api_path
+                        .strip_prefix(p.trim_end_matches('/'))
+                        .is_some_and(|rest| rest.starts_with('/'))
+            }) && f
+                .spec
+                .ratio
+                .is_none_or(|r| rand::rng().random_bool(r.clamp(0.0, 1.0)))
+        };
+        let Some(index) = faults.iter().position(applies) else {
+            return FaultEffect::default();
+        };
+        let fault = &mut faults[index];
+        let effect = FaultEffect {
+            latency: fault.spec.latency_ms.map(Duration::from_millis),
+            status: fault.spec.status.and_then(|s| StatusCode::from_u16(s).ok()),
+            drop_connection: fault.spec.drop,
+        };
+        if let Some(remaining) = &mut fault.remaining {
+            *remaining -= 1;
+            if *remaining == 0 {
+                faults.remove(index);
+                self.active.store(!faults.is_empty(), Ordering::Release);
+            }
+        }
+        effect
+    }
+
+    pub(crate) fn add(&self, spec: FaultSpec) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut faults = self.faults.lock();
+        faults.push(Fault {
+            id,
+            remaining: spec.count,
+            spec,
+        });
+        self.active.store(true, Ordering::Release);
+        id
+    }
+
+    pub(crate) fn list(&self) -> serde_json::Value {
+        let faults = self.faults.lock();
+        json!(
+            faults
+                .iter()
+                .map(|f| json!({ "id": f.id, "remaining": f.remaining, "fault": f.spec }))
+                .collect::<Vec<_>>()
+        )
+    }
+
+    pub(crate) fn clear(&self) {
+        self.faults.lock().clear();
+        self.active.store(false, Ordering::Release);
+    }
+}

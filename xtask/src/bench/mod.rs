@@ -1,0 +1,490 @@
+//! `cargo xtask bench`: throughput, tail latency, memory and start-up of the mock against a
+//! bare hyper baseline (`baseline.rs`) that answers each request with the body the mock
+//! answered it with.
+//!
+//! For each case it starts one server at a time on a free loopback port, times its first
+//! `200` from process start, reads its idle RSS, drives it with wrk (a warm-up, then the
+//! measured run) and kills it. The mock runs first so that the baseline can serve the exact
+//! bodies the mock answered with; the mock runs at its default log level, its access log
+//! going to a file. With two cores or more, the server is pinned to core 0 and wrk to core 1,
+//! so the load generator never takes the server's CPU (both servers then get one core).
+//! It prints the ratios, p99s, requests per server CPU-second, idle RSS and time to the
+//! first answer, with PASS/MISS against the targets, and exits 0 whatever the verdicts.
+//! It fails only when a server cannot be built, does not start or dies, or wrk fails.
+
+mod baseline;
+mod load;
+mod proc;
+mod report;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+
+pub(crate) use baseline::Baseline;
+use load::{Load, LoadResult};
+use proc::MachineTicks;
+
+/// The Panel token of account 1 in the mock's seed data.
+const TOKEN: &str = "panel_acct1_7f3c9a2b5d1e4f60";
+const WARMUP: Duration = Duration::from_secs(2);
+/// How long a server may take to answer its first `200` before it counts as not started.
+const START_TIMEOUT: Duration = Duration::from_secs(5);
+const POLL_INTERVAL: Duration = Duration::from_millis(1);
+/// What is kept of a server's output after its run.
+const MAX_LOG_BYTES: u64 = 1 << 20;
+
+/// `cargo xtask bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Bench {
+    /// Seconds of measured load per server and case.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    duration: u64,
+    /// wrk's keep-alive connections.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    connections: u64,
+    /// Which cases to run.
+    #[arg(long, value_enum, default_value = "all")]
+    case: CaseName,
+    /// Measured runs per server and case, interleaved (mock, baseline, mock, …); the best
+    /// run of each is reported.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=5))]
+    rounds: u64,
+    /// Do not pin the server and wrk to separate cores.
+    #[arg(long)]
+    no_pin: bool,
+    /// `RUST_LOG` for the mock (default: unset, the mock's default level).
+    #[arg(long)]
+    mock_log: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CaseName {
+    List,
+    Console,
+    Mixed,
+    All,
+}
+
+/// One load shape.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Case {
+    name: &'static str,
+    /// The one GET of a read case; `None` for the write-mixed case.
+    reads: Option<&'static str>,
+    /// The ratio the mock must reach.
+    target_ratio: f64,
+}
+
+const CASES: [Case; 3] = [
+    Case {
+        name: "GET /servers",
+        reads: Some("/api/v1/servers"),
+        target_ratio: 0.9,
+    },
+    Case {
+        name: "GET /servers/123/console?lines=100",
+        reads: Some("/api/v1/servers/123/console?lines=100"),
+        target_ratio: 0.9,
+    },
+    Case {
+        name: "write-mixed (1/5 POST console, reads lines=90..109)",
+        reads: None,
+        target_ratio: 0.8,
+    },
+];
+
+/// The requests a case sends, for capturing their bodies: (method, target, body).
+fn requests(case: &Case) -> Vec<(&'static str, String, Option<&'static str>)> {
+    match case.reads {
+        Some(path) => vec![("GET", path.to_owned(), None)],
+        None => (90..110)
+            .map(|lines| {
+                (
+                    "GET",
+                    format!("/api/v1/servers/123/console?lines={lines}"),
+                    None,
+                )
+            })
+            .chain([(
+                "POST",
+                "/api/v1/servers/123/console".to_owned(),
+                Some(r#"{"command":"list"}"#),
+            )])
+            .collect(),
+    }
+}
+
+impl Bench {
+    pub(crate) fn run(self) -> anyhow::Result<()> {
+        let root = super::project_root();
+        let target = target_dir(&root);
+        load::ensure_wrk()?;
+        build(&root)?;
+        let scratch = target.join("bench");
+        std::fs::create_dir_all(&scratch)?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pin = !self.no_pin && cores >= 2;
+        let load = Load {
+            connections: self.connections as usize,
+            duration: Duration::from_secs(self.duration),
+            cpus: pin.then(|| "1".to_owned()),
+        };
+        let mock = Launch {
+            program: target.join("release/beacon-mock"),
+            args: [
+                "serve",
+                "--only",
+                "panel",
+                "--panel-addr",
+                "{addr}",
+                "--rate-limit",
+                "1000000000",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rust_log: self.mock_log.clone(),
+            cpus: pin.then(|| "0".to_owned()),
+        };
+        let baseline = Launch {
+            program: target.join("release/xtask"),
+            args: [
+                "bench-baseline",
+                "--addr",
+                "{addr}",
+                "--bodies",
+                &scratch.join("bodies").display().to_string(),
+                "--token",
+                TOKEN,
+            ]
+            .map(String::from)
+            .to_vec(),
+            rust_log: None,
+            cpus: pin.then(|| "0".to_owned()),
+        };
+        println!(
+            "wrk -t1 -c{} -d{}s after a {} s warm-up; {}",
+            self.connections,
+            self.duration,
+            WARMUP.as_secs(),
+            if pin {
+                "server pinned to core 0, wrk to core 1".to_owned()
+            } else {
+                format!("server and wrk share {cores} core(s)")
+            }
+        );
+        let cases: Vec<Case> = CASES
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| match self.case {
+                CaseName::All => true,
+                CaseName::List => *i == 0,
+                CaseName::Console => *i == 1,
+                CaseName::Mixed => *i == 2,
+            })
+            .map(|(_, c)| c)
+            .collect();
+        // The access log's cost: the first case again with the mock at `warn`, which logs
+        // no request, against the mock at its default level.
+        let quiet = Launch {
+            rust_log: Some("warn".to_owned()),
+            ..mock.clone()
+        };
+        let mut rows = Vec::new();
+        let mut log_cost = None;
+        for (i, case) in cases.iter().enumerate() {
+            let mut mock_runs = Vec::new();
+            let mut baseline_runs = Vec::new();
+            let mut quiet_runs = Vec::new();
+            let measure_log = i == 0 && self.mock_log.is_none();
+            for _ in 0..self.rounds {
+                mock_runs.push(measure("mock", &mock, case, &load, &scratch, true)?);
+                baseline_runs.push(measure(
+                    "baseline", &baseline, case, &load, &scratch, false,
+                )?);
+                if measure_log {
+                    quiet_runs.push(measure(
+                        "mock at warn",
+                        &quiet,
+                        case,
+                        &load,
+                        &scratch,
+                        false,
+                    )?);
+                }
+            }
+            let row = report::Row {
+                case: *case,
+                mock: best(mock_runs),
+                baseline: best(baseline_runs),
+            };
+            if measure_log {
+                log_cost = Some((*case, row.mock, best(quiet_runs)));
+            }
+            rows.push(row);
+        }
+        print!("{}", report::render(&rows, log_cost));
+        Ok(())
+    }
+}
+
+fn best(runs: Vec<Measurement>) -> Measurement {
+    runs.into_iter()
+        .max_by(|a, b| a.load.requests_per_sec.total_cmp(&b.load.requests_per_sec))
+        .expect("at least one round")
+}
+
+/// Builds the mock and the optimized xtask (whose `bench-baseline` is the baseline).
+fn build(root: &Path) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root).args([
+        "build",
+        "--release",
+        "-p",
+        "beacon-mock",
+        "--bin",
+        "beacon-mock",
+        "-p",
+        "xtask",
+        "--bin",
+        "xtask",
+    ]);
+    println!("running {cmd:?}");
+    let status = cmd.status().context("cannot run cargo")?;
+    ensure!(status.success(), "cargo build failed ({status})");
+    Ok(())
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+/// How to start one server; the argument `{addr}` becomes its address.
+#[derive(Debug, Clone)]
+struct Launch {
+    program: PathBuf,
+    args: Vec<String>,
+    /// `RUST_LOG` for the process, if set.
+    rust_log: Option<String>,
+    /// `taskset -c` list, if pinned.
+    cpus: Option<String>,
+}
+
+/// A running server, killed when dropped (also on errors and panics).
+#[derive(Debug)]
+struct Server {
+    child: Child,
+    label: &'static str,
+    log: PathBuf,
+}
+
+impl Server {
+    fn spawn(
+        label: &'static str,
+        launch: &Launch,
+        addr: SocketAddr,
+        log: &Path,
+    ) -> anyhow::Result<Server> {
+        let addr = addr.to_string();
+        let args: Vec<String> = launch
+            .args
+            .iter()
+            .map(|a| a.replace("{addr}", &addr))
+            .collect();
+        let log_file =
+            File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+        // `taskset` execs the server, so the child's pid is the server's.
+        let mut command = match &launch.cpus {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(&launch.program);
+                c
+            }
+            None => Command::new(&launch.program),
+        };
+        command.env_remove("RUST_LOG");
+        if let Some(level) = &launch.rust_log {
+            command.env("RUST_LOG", level);
+        }
+        let child = command
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .spawn()
+            .with_context(|| format!("cannot start the {label}: {}", launch.program.display()))?;
+        Ok(Server {
+            child,
+            label,
+            log: log.to_path_buf(),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Fails when the process has exited, pointing at its log.
+    fn ensure_running(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!(
+                "the {} exited ({status}); see {}",
+                self.label,
+                self.log.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What one server did in one case.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Measurement {
+    pub(crate) first_answer: Duration,
+    pub(crate) idle_rss_kib: u64,
+    pub(crate) load: LoadResult,
+    /// The server's CPU time over the measured run, in seconds.
+    pub(crate) server_cpu_secs: f64,
+    /// The whole machine's busy time over the measured run, in cores.
+    pub(crate) machine_busy_cores: f64,
+}
+
+impl Measurement {
+    pub(crate) fn requests_per_cpu_sec(&self) -> f64 {
+        self.load.requests as f64 / self.server_cpu_secs.max(0.01)
+    }
+}
+
+fn measure(
+    label: &'static str,
+    launch: &Launch,
+    case: &Case,
+    load: &Load,
+    scratch: &Path,
+    capture: bool,
+) -> anyhow::Result<Measurement> {
+    let addr = free_port()?;
+    let requests = requests(case);
+    println!("{}: {label} on {addr}", case.name);
+    let log = scratch.join(format!("{}.log", label.replace(' ', "-")));
+    let started = Instant::now();
+    let mut server = Server::spawn(label, launch, addr, &log)?;
+    let first = &requests[0];
+    let first_answer = loop {
+        if let Ok((200, _)) = send(addr, "GET", &first.1, None) {
+            break started.elapsed();
+        }
+        server.ensure_running()?;
+        ensure!(
+            started.elapsed() < START_TIMEOUT,
+            "the {label} gave no 200 within {START_TIMEOUT:?}; see {}",
+            log.display()
+        );
+        std::thread::sleep(POLL_INTERVAL);
+    };
+    let idle_rss_kib = proc::status_kib(server.pid(), "VmRSS")?;
+    if capture {
+        capture_bodies(addr, &requests, &scratch.join("bodies"))?;
+    }
+    load.run(case, addr, WARMUP, scratch)?;
+    let (ticks, machine) = (proc::process_ticks(server.pid())?, MachineTicks::read()?);
+    let result = load.run(case, addr, load.duration, scratch)?;
+    let server_ticks = proc::process_ticks(server.pid())? - ticks;
+    let machine = MachineTicks::read()?.since(machine);
+    server.ensure_running()?;
+    drop(server);
+    trim_log(&log)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    Ok(Measurement {
+        first_answer,
+        idle_rss_kib,
+        load: result,
+        server_cpu_secs: server_ticks as f64 / proc::TICKS_PER_SEC,
+        machine_busy_cores: machine.busy as f64 * cores / machine.total.max(1) as f64,
+    })
+}
+
+/// Asks the mock each request of the case once and stores the bodies for the baseline.
+fn capture_bodies(
+    addr: SocketAddr,
+    requests: &[(&'static str, String, Option<&'static str>)],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut index = String::new();
+    for (i, (method, target, body)) in requests.iter().enumerate() {
+        let (status, answer) = send(addr, method, target, *body)?;
+        ensure!(
+            status == 200,
+            "the mock answered {method} {target} with {status}"
+        );
+        let file = format!("{i}.json");
+        std::fs::write(dir.join(&file), answer)?;
+        index.push_str(&format!("{method} {target} {file}\n"));
+    }
+    std::fs::write(dir.join("index"), index)?;
+    Ok(())
+}
+
+/// One HTTP/1.1 request on a fresh loopback connection: the status and the body.
+fn send(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    body: Option<&str>,
+) -> anyhow::Result<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(100))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no end of headers")?;
+    let status = std::str::from_utf8(&answer[..split])?
+        .split_whitespace()
+        .nth(1)
+        .context("no status")?
+        .parse()?;
+    Ok((status, answer[split + 4..].to_vec()))
+}
+
+/// Keeps the head of a server's output (a per-request access log adds up under load).
+fn trim_log(log: &Path) -> anyhow::Result<()> {
+    if std::fs::metadata(log)?.len() > MAX_LOG_BYTES {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(log)?
+            .set_len(MAX_LOG_BYTES)?;
+    }
+    Ok(())
+}
+
+/// A free loopback port: bind port 0, read it and let it go.
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind 127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}

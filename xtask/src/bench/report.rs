@@ -1,0 +1,103 @@
+//! The bench's table: ratios, p99s, requests per server CPU-second, RSS, start-up, verdicts.
+
+use std::fmt::Write as _;
+
+use super::{Case, Measurement};
+
+// Targets from the issue (the case's own throughput ratio is in `Case`).
+const MAX_P99_RATIO: f64 = 1.5;
+const MAX_IDLE_RSS_MIB: f64 = 15.0;
+const MAX_FIRST_ANSWER_MS: f64 = 50.0;
+const MAX_LOG_COST_PERCENT: f64 = 5.0;
+
+pub(crate) struct Row {
+    pub(crate) case: Case,
+    pub(crate) mock: Measurement,
+    pub(crate) baseline: Measurement,
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass { "PASS" } else { "MISS" }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+pub(crate) fn render(rows: &[Row], log_cost: Option<(Case, Measurement, Measurement)>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n| case | mock req/s | baseline req/s | ratio (target) | mock p99 | baseline p99 | p99 ratio (≤ {MAX_P99_RATIO}) | req per server CPU-s ratio | failed answers (mock/baseline) | machine busy, cores (mock/baseline) |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    for Row {
+        case,
+        mock,
+        baseline,
+    } in rows
+    {
+        let ratio = mock.load.requests_per_sec / baseline.load.requests_per_sec.max(1.0);
+        let p99_ratio = mock.load.p99_ms / baseline.load.p99_ms.max(0.001);
+        let cpu_ratio = mock.requests_per_cpu_sec() / baseline.requests_per_cpu_sec().max(1.0);
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {ratio:.2}× (≥ {}) {} | {:.2} ms | {:.2} ms | {p99_ratio:.2}× {} | {cpu_ratio:.2}× | {}/{} | {:.2}/{:.2} |",
+            case.name,
+            mock.load.requests_per_sec,
+            baseline.load.requests_per_sec,
+            case.target_ratio,
+            verdict(ratio >= case.target_ratio),
+            mock.load.p99_ms,
+            baseline.load.p99_ms,
+            verdict(p99_ratio <= MAX_P99_RATIO),
+            mock.load.failures,
+            baseline.load.failures,
+            mock.machine_busy_cores,
+            baseline.machine_busy_cores,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n| server | idle RSS (< {MAX_IDLE_RSS_MIB} MiB) | first answer after spawn (< {MAX_FIRST_ANSWER_MS} ms) |"
+    );
+    let _ = writeln!(out, "|---|---|---|");
+    for (label, pick) in [
+        ("mock", (|r: &Row| r.mock) as fn(&Row) -> Measurement),
+        ("baseline", |r: &Row| r.baseline),
+    ] {
+        let worst_rss = rows.iter().map(|r| pick(r).idle_rss_kib).max().unwrap_or(0);
+        let worst_start = rows
+            .iter()
+            .map(|r| pick(r).first_answer.as_secs_f64() * 1000.0)
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            out,
+            "| {label} | {:.1} MiB {} | {worst_start:.1} ms {} |",
+            mib(worst_rss),
+            verdict(mib(worst_rss) < MAX_IDLE_RSS_MIB),
+            verdict(worst_start < MAX_FIRST_ANSWER_MS),
+        );
+    }
+    if let Some((case, default, quiet)) = log_cost {
+        let raw = 1.0 - default.load.requests_per_sec / quiet.load.requests_per_sec.max(1.0);
+        let cpu = 1.0 - default.requests_per_cpu_sec() / quiet.requests_per_cpu_sec().max(1.0);
+        let _ = writeln!(
+            out,
+            "\naccess log at the default level ({}): {:.0} req/s vs {:.0} at warn, cost {:.1}% of throughput, {:.1}% per server CPU-s (target < {MAX_LOG_COST_PERCENT}%) {}",
+            case.name,
+            default.load.requests_per_sec,
+            quiet.load.requests_per_sec,
+            raw * 100.0,
+            cpu * 100.0,
+            verdict(raw * 100.0 < MAX_LOG_COST_PERCENT),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nratio: the mock's requests/s over the baseline's under the same wrk load; \
+         req per server CPU-s: the same ratio normalised by each server's own CPU time; \
+         RSS and first answer: the worst over the cases."
+    );
+    out
+}
