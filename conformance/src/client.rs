@@ -317,6 +317,14 @@ impl Client {
         duration
     }
 
+    /// Requests the check now running may still send: the budget less what was sent and
+    /// what the plan keeps for later checks.
+    pub(crate) fn available(&self) -> u32 {
+        self.budget
+            .saturating_sub(self.sent.get())
+            .saturating_sub(self.reserved.get())
+    }
+
     /// Requests sent so far.
     pub(crate) fn total_sent(&self) -> u32 {
         self.sent.get()

@@ -95,12 +95,12 @@ pub const DEFAULT_CASES: u32 = 8;
 
 /// The default request budget of `api`: what a full write run (`--allow-writes
 /// --probe-rate-limit`, every phase, the default cases) plans at most, with room for
-/// shrinking a failure or two: Status 300, Panel 650. The run paces itself to the
+/// shrinking a failure or two: Status 400, Panel 800. The run paces itself to the
 /// documented limits, so a budget above one window only makes the run wait.
 pub fn default_max_requests(api: Api) -> u32 {
     match api {
-        Api::Status => 300,
-        Api::Panel => 650,
+        Api::Status => 400,
+        Api::Panel => 800,
     }
 }
 

@@ -199,7 +199,9 @@ pub(crate) fn build(config: &Config) -> Result<Plan, ConformanceError> {
         budget: config.max_requests,
         phases,
     };
-    let fuzzes = plan.runnable().any(|u| u.phase == Some(Phase::Fuzz));
+    let fuzzes = plan
+        .runnable()
+        .any(|u| matches!(u.phase, Some(Phase::Fuzz | Phase::Stateful)));
     plan.cost(config.cases);
     while plan.requests() > plan.budget && fuzzes && plan.cases > 1 {
         plan.cost(plan.cases - 1);
@@ -302,6 +304,15 @@ fn select(config: &Config) -> Result<Vec<&'static Check>, ConformanceError> {
 fn gate(config: &Config, check: &Check, op: &Operation) -> Option<String> {
     if check.kind == Kind::Probe && !config.probe_rate_limit {
         return Some("exhausts a rate-limit window; pass --probe-rate-limit".to_owned());
+    }
+    if check.kind == Kind::Stateful {
+        if !config.allow_writes {
+            return Some("sends sequences with writes; pass --allow-writes".to_owned());
+        }
+        if config.api == Api::Panel && config.server_id.is_none() {
+            return Some("writes on Panel touch only --server-id; pass it".to_owned());
+        }
+        return None;
     }
     if check.kind == Kind::Observer && op.mutates && !config.allow_writes {
         return Some(format!(

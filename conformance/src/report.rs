@@ -40,6 +40,9 @@ pub struct Report {
     pub requests: RequestStats,
     /// How often each (operation, status) pair was answered.
     pub responses: Vec<ResponseSeen>,
+    /// What the run created and left behind (the APIs cannot delete databases or
+    /// incidents).
+    pub created: Vec<String>,
     /// Wall time of the run.
     pub elapsed: Duration,
 }
@@ -212,6 +215,11 @@ impl Finding {
 
     pub(crate) fn expected(mut self, expected: impl Into<String>) -> Self {
         self.expected = expected.into();
+        self
+    }
+
+    pub(crate) fn request(mut self, curl: impl Into<String>) -> Self {
+        self.request = Some(curl.into());
         self
     }
 
@@ -403,6 +411,13 @@ impl Report {
             stats.waited.as_secs_f64(),
             self.elapsed.as_secs_f64()
         );
+        if !self.created.is_empty() {
+            let _ = writeln!(
+                out,
+                "created and left in place (the API has no delete): {}",
+                self.created.join(", ")
+            );
+        }
         let counts = self.counts();
         if counts.warned > 0 {
             let _ = writeln!(
@@ -630,6 +645,7 @@ impl Report {
                 })).collect::<Vec<_>>(),
                 "rules_not_exercised": not_exercised,
             },
+            "created": self.created,
             "results": results,
         })
     }

@@ -79,6 +79,7 @@ pub(crate) fn run(config: &Config, plan: Plan) -> Result<Report, ConformanceErro
         results,
         requests: ctx.client.stats(plan.requests()),
         responses: ctx.client.responses_seen(),
+        created: ctx.created(),
         plan,
         elapsed: started.elapsed(),
     };

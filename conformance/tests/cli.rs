@@ -389,7 +389,7 @@ fn plan_prints_the_plan_and_sends_nothing() {
     );
     let last = stdout.lines().last().expect("a total");
     assert!(last.starts_with("plan: at most "), "{last}");
-    assert!(last.contains("of a budget of 650"), "{last}");
+    assert!(last.contains("of a budget of 800"), "{last}");
     assert_eq!(deployment.journaled(), 0, "nothing was sent");
 }
 

@@ -13,6 +13,8 @@ fn full_run(api: Api) {
     let deployment = Deployment::mock(api);
     let mut config = deployment.config();
     config.cases = beacon_conformance::DEFAULT_CASES;
+    config.phases = beacon_conformance::Phase::ALL.to_vec();
+    config.max_requests = beacon_conformance::default_max_requests(api);
     config.probe_rate_limit = true;
     // Act
     let report = deployment.run(&config);
@@ -23,6 +25,11 @@ fn full_run(api: Api) {
         "the probe provokes one 429"
     );
     assert!(report.requests.sent <= config.max_requests);
+    assert_eq!(
+        report.cases, config.cases,
+        "the default budget holds every case"
+    );
+    assert!(report.results_of("stateful").all(|r| r.requests > 0));
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Every way a request can fail, and the envelope each API answers it with.
 
-use beacon_spec::Api;
 use beacon_spec::panel::PanelError;
 use beacon_spec::status::{ErrorCode, StatusError};
+use beacon_spec::{Api, model};
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
@@ -33,11 +33,24 @@ pub(crate) enum ApiError {
     /// A request the state refuses (duplicate name, stopped server).
     #[error("{0}")]
     BadRequest(String),
+    /// A bound of the mock is reached (409).
+    #[error("{0}")]
+    LimitReached(String),
     #[error("Rate limit exceeded; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
     /// A status injected through the admin API.
     #[error("Injected fault: {}", .0.canonical_reason().unwrap_or("error"))]
     Injected(StatusCode),
+}
+
+impl From<model::Refusal> for ApiError {
+    /// The contract model's refusals: 409 when a bound is reached, else the API's 400.
+    fn from(refusal: model::Refusal) -> Self {
+        match refusal.status {
+            409 => ApiError::LimitReached(refusal.message),
+            _ => ApiError::BadRequest(refusal.message),
+        }
+    }
 }
 
 impl ApiError {
@@ -50,6 +63,7 @@ impl ApiError {
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::LimitReached(_) => StatusCode::CONFLICT,
             ApiError::InvalidJson(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid(_) => match api {
                 Api::Status => StatusCode::UNPROCESSABLE_ENTITY,

@@ -36,6 +36,7 @@ mod app;
 mod auth;
 mod call;
 mod clock;
+mod defect;
 mod error;
 mod faults;
 mod fixtures;
@@ -58,6 +59,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use beacon_spec::Api;
+#[cfg(feature = "defects")]
+#[doc(hidden)]
+pub use defect::Defect;
 pub use fixtures::{FixtureError, Fixtures};
 pub use service::MAX_BODY_BYTES;
 
@@ -74,6 +78,8 @@ pub(crate) struct MockConfig {
     pub(crate) rate_limit_window: Option<Duration>,
     /// Replaces every window's limit (for load tests).
     pub(crate) rate_limit: Option<u32>,
+    /// A state transition broken on purpose (tests of the conformance suite only).
+    pub(crate) defect: Option<defect::Defect>,
 }
 
 impl Default for MockConfig {
@@ -83,6 +89,7 @@ impl Default for MockConfig {
             tokens: Vec::new(),
             rate_limit_window: None,
             rate_limit: None,
+            defect: None,
         }
     }
 }
@@ -194,6 +201,15 @@ impl MockServerBuilder {
     /// The Panel listener's address (default `127.0.0.1:0`).
     pub fn panel_addr(mut self, addr: SocketAddr) -> Self {
         self.panel_addr = addr;
+        self
+    }
+
+    /// Breaks one state transition on purpose, to prove that a contract check catches it.
+    /// Test-only: needs the `defects` feature.
+    #[cfg(feature = "defects")]
+    #[doc(hidden)]
+    pub fn defect(mut self, defect: Defect) -> Self {
+        self.config.defect = Some(defect);
         self
     }
 

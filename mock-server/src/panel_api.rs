@@ -2,12 +2,11 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use beacon_spec::PanelOperation;
 use beacon_spec::panel::{
-    CommandSent, ConsoleCommand, ConsoleQuery, CreateDatabase, CreatedDatabase, Database,
-    DatabaseNaming, LogEntry, PanelSuccess, PowerAccepted, PowerRequest, ServerDetail,
-    ServerStatus, ServerSummary,
+    CommandSent, ConsoleCommand, ConsoleQuery, CreateDatabase, Database, LogEntry, PanelSuccess,
+    PowerAccepted, PowerAction, PowerRequest, ServerDetail, ServerStatus, ServerSummary,
 };
+use beacon_spec::{PanelOperation, model};
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use parking_lot::RwLock;
@@ -16,21 +15,18 @@ use serde_json::value::RawValue;
 
 use crate::call::Call;
 use crate::clock;
+use crate::defect::Defect;
 use crate::error::{ApiError, json_response};
 use crate::fixtures::PanelFixtures;
 
-/// Console lines kept per server; older ones are dropped.
-const CONSOLE_CAPACITY: usize = 10_000;
-const DATABASE_HOST: &str = "mysql.beaconhosting.org";
-const DATABASE_PORT: u16 = 3306;
-const DEFAULT_MAX_CONNECTIONS: u32 = 10;
-
-/// In-memory state of the Panel API, seeded from fixtures.
+/// In-memory state of the Panel API, seeded from fixtures. Every transition is the
+/// contract's model (`beacon_spec::model`); this only stores its results.
 #[derive(Debug)]
 pub(crate) struct PanelState {
     servers: Vec<ServerState>,
     /// Bare path id (`123`) → index in `servers`.
     by_path_id: HashMap<String, usize>,
+    defect: Option<Defect>,
 }
 
 #[derive(Debug)]
@@ -42,7 +38,7 @@ struct ServerState {
 }
 
 impl PanelState {
-    pub(crate) fn new(fixtures: &PanelFixtures) -> Self {
+    pub(crate) fn new(fixtures: &PanelFixtures, defect: Option<Defect>) -> Self {
         let servers: Vec<ServerState> = fixtures
             .accounts
             .iter()
@@ -64,6 +60,7 @@ impl PanelState {
         Self {
             servers,
             by_path_id,
+            defect,
         }
     }
 
@@ -94,7 +91,7 @@ fn log(server: &mut ServerState, level: &str, message: String) {
         level: level.to_owned(),
         message,
     });
-    if server.console.len() == CONSOLE_CAPACITY {
+    if server.console.len() == model::CONSOLE_CAPACITY {
         server.console.pop_front();
     }
     server.console.push_back(line);
@@ -127,8 +124,7 @@ fn console_body(console: &VecDeque<ConsoleLine>, lines: usize) -> Response<Bytes
             serializer.collect_seq(self.0.clone().map(|line| &*line.0))
         }
     }
-    let skip = console.len().saturating_sub(lines);
-    let shown = console.range(skip..);
+    let shown = console.range(model::console_window(console.len(), lines));
     let size = 64 + shown.clone().map(|l| l.0.get().len() + 1).sum::<usize>();
     let mut body = Vec::with_capacity(size);
     let view = ConsoleLogsView {
@@ -173,12 +169,20 @@ pub(crate) fn handle(
             let mut state = state.write();
             let index = state.server_index(id, account)?;
             let request = request?;
+            let defect = state.defect;
             let server = &mut state.servers[index];
-            server.detail.status = request.action.resulting_status();
+            let effect = model::power(request.action);
+            let keeps_stopped = defect == Some(Defect::RestartLeavesStoppedServerStopped)
+                && request.action == PowerAction::Restart
+                && server.detail.status == ServerStatus::Stopped;
+            if !keeps_stopped {
+                server.detail.status = effect.status;
+            }
             server.detail.updated_at = clock::now();
-            let message = format!("Server {} initiated", request.action.as_str());
-            log(server, "INFO", format!("[Beacon] {message}"));
-            Ok(success(PowerAccepted { message }))
+            log(server, "INFO", effect.console_line);
+            Ok(success(PowerAccepted {
+                message: effect.message,
+            }))
         }
         PanelOperation::GetConsole => {
             let query: ConsoleQuery = call.query()?;
@@ -188,21 +192,18 @@ pub(crate) fn handle(
             Ok(console_body(&state.servers[index].console, lines))
         }
         PanelOperation::SendCommand => {
-            let request = call.body::<ConsoleCommand>().and_then(|request| {
-                if request.command.trim().is_empty() {
-                    return Err(ApiError::Invalid("command: must not be empty".into()));
-                }
-                Ok(request)
-            });
+            let request = call.body::<ConsoleCommand>();
             let mut state = state.write();
             let index = state.server_index(id, account)?;
             let request = request?;
-            let command = request.command.trim();
-            let server = &mut state.servers[index];
-            if server.detail.status != ServerStatus::Running {
-                return Err(ApiError::BadRequest("Server is not running".into()));
+            let (_, line) = model::command(state.servers[index].detail.status, &request.command)?;
+            if state.defect == Some(Defect::CommandInEveryConsole) {
+                for other in state.servers.iter_mut().filter(|s| s.owner == account) {
+                    log(other, "INFO", line.clone());
+                }
+            } else {
+                log(&mut state.servers[index], "INFO", line);
             }
-            log(server, "INFO", format!("> {command}"));
             Ok(success(CommandSent {
                 message: "Command sent successfully".into(),
                 command: request.command,
@@ -212,7 +213,11 @@ pub(crate) fn handle(
         PanelOperation::ListDatabases => {
             let state = state.read();
             let index = state.server_index(id, account)?;
-            Ok(success(&state.servers[index].databases))
+            let databases = &state.servers[index].databases;
+            if state.defect == Some(Defect::DatabaseListStopsAtThree) {
+                return Ok(success(&databases[..databases.len().min(3)]));
+            }
+            Ok(success(databases))
         }
         PanelOperation::CreateDatabase => {
             let request = call.body::<CreateDatabase>();
@@ -221,38 +226,15 @@ pub(crate) fn handle(
             let index = state.server_index(id, account)?;
             let request = request?;
             let server = &mut state.servers[index];
-            let naming = DatabaseNaming::new(&server.detail.id, request.name.as_str());
-            if server
-                .databases
-                .iter()
-                .any(|d| d.id == naming.id || d.username == naming.username)
-            {
-                return Err(ApiError::BadRequest(format!(
-                    "A database named {} already exists on this server",
-                    request.name
-                )));
-            }
-            server.databases.push(Database {
-                id: naming.id.clone(),
-                name: naming.name.clone(),
-                username: naming.username.clone(),
-                host: DATABASE_HOST.into(),
-                port: DATABASE_PORT,
-                max_connections: DEFAULT_MAX_CONNECTIONS,
-                created_at: clock::now(),
-            });
-            Ok(success(CreatedDatabase {
-                connection_string: format!(
-                    "mysql://{}:{password}@{DATABASE_HOST}:{DATABASE_PORT}/{}",
-                    naming.username, naming.name
-                ),
-                id: naming.id,
-                name: naming.name,
-                username: naming.username,
+            let (listed, created) = model::create_database(
+                &server.detail.id,
+                &server.databases,
+                request.name.as_str(),
                 password,
-                host: DATABASE_HOST.into(),
-                port: DATABASE_PORT,
-            }))
+                clock::now(),
+            )?;
+            server.databases.push(listed);
+            Ok(success(created))
         }
     }
 }
@@ -266,7 +248,7 @@ mod tests {
 
     #[test]
     fn the_console_body_is_the_json_of_console_logs() {
-        let state = PanelState::new(&Fixtures::embedded().panel);
+        let state = PanelState::new(&Fixtures::embedded().panel, None);
         let server = &state.servers[0];
         let entries = &Fixtures::embedded().panel.accounts[0].servers[0].console;
         for lines in [0, 1, 2, entries.len(), entries.len() + 5] {

@@ -16,6 +16,7 @@ use parking_lot::RwLock;
 use crate::MockConfig;
 use crate::auth::{self, AuthFailure, TokenStore};
 use crate::call::{Call, Router};
+use crate::defect::Defect;
 use crate::error::{ApiError, json_response};
 use crate::fixtures::Fixtures;
 use crate::panel_api::{self, PanelState};
@@ -50,6 +51,7 @@ pub(crate) struct ApiService {
     pub(crate) api: Api,
     fixtures: Fixtures,
     extra_tokens: Vec<String>,
+    defect: Option<Defect>,
     pub(crate) tokens: TokenStore,
     limiter: RateLimiter,
     state: ApiState,
@@ -123,11 +125,11 @@ impl ApiService {
         let fixtures = config.fixtures.clone();
         let state = match api {
             Api::Status => ApiState::Status {
-                state: RwLock::new(StatusState::new(&fixtures.status)),
+                state: RwLock::new(StatusState::new(&fixtures.status, config.defect)),
                 router: Router::new(api, StatusOperation::ALL),
             },
             Api::Panel => ApiState::Panel {
-                state: RwLock::new(PanelState::new(&fixtures.panel)),
+                state: RwLock::new(PanelState::new(&fixtures.panel, config.defect)),
                 router: Router::new(api, PanelOperation::ALL),
             },
         };
@@ -136,6 +138,7 @@ impl ApiService {
             state,
             fixtures,
             extra_tokens: config.tokens.clone(),
+            defect: config.defect,
             tokens: TokenStore::default(),
             limiter: RateLimiter::new(
                 api.rate_limit(),
@@ -181,11 +184,11 @@ impl ApiService {
     pub(crate) fn reset(&self) {
         match &self.state {
             ApiState::Status { state, .. } => {
-                let fresh = StatusState::new(&self.fixtures.status);
+                let fresh = StatusState::new(&self.fixtures.status, self.defect);
                 *state.write() = fresh;
             }
             ApiState::Panel { state, .. } => {
-                let fresh = PanelState::new(&self.fixtures.panel);
+                let fresh = PanelState::new(&self.fixtures.panel, self.defect);
                 *state.write() = fresh;
             }
         }

@@ -1,20 +1,23 @@
 //! Beacon Status API: state and handlers.
 
-use beacon_spec::StatusOperation;
-use beacon_spec::status::{CreateIncident, Incident, IncidentId, IncidentStatus, Page, StatusData};
+use beacon_spec::status::{CreateIncident, Incident, IncidentId, Page, StatusData};
+use beacon_spec::{StatusOperation, model};
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use parking_lot::RwLock;
 
 use crate::call::Call;
 use crate::clock;
+use crate::defect::Defect;
 use crate::error::{ApiError, json_response};
 use crate::fixtures::StatusFixtures;
 
-/// In-memory state of the Status API, seeded from fixtures.
+/// In-memory state of the Status API, seeded from fixtures. Every transition is the
+/// contract's model (`beacon_spec::model`); this only stores its results.
 #[derive(Debug)]
 pub(crate) struct StatusState {
     workspaces: Vec<Vec<PageState>>,
+    defect: Option<Defect>,
 }
 
 #[derive(Debug)]
@@ -22,10 +25,12 @@ struct PageState {
     page: Page,
     /// Oldest first; listed newest first.
     incidents: Vec<Incident>,
+    /// The list of the first read, under [`Defect::StaleIncidentList`].
+    stale: Option<Vec<Incident>>,
 }
 
 impl StatusState {
-    pub(crate) fn new(fixtures: &StatusFixtures) -> Self {
+    pub(crate) fn new(fixtures: &StatusFixtures, defect: Option<Defect>) -> Self {
         let workspaces = fixtures
             .workspaces
             .iter()
@@ -38,12 +43,13 @@ impl StatusState {
                         PageState {
                             page: p.page.clone(),
                             incidents,
+                            stale: None,
                         }
                     })
                     .collect()
             })
             .collect();
-        Self { workspaces }
+        Self { workspaces, defect }
     }
 
     fn page_index(&self, workspace: usize, slug: &str) -> Result<usize, ApiError> {
@@ -94,9 +100,17 @@ pub(crate) fn handle(
             Ok(data(StatusCode::OK, &state.page(workspace, slug)?.page))
         }
         StatusOperation::ListIncidents => {
+            if state.read().defect == Some(Defect::StaleIncidentList) {
+                let mut state = state.write();
+                let index = state.page_index(workspace, slug)?;
+                let page = &mut state.workspaces[workspace][index];
+                let stale = page.stale.get_or_insert_with(|| page.incidents.clone());
+                let newest_first: Vec<&Incident> = model::incidents_listed(stale).collect();
+                return Ok(data(StatusCode::OK, newest_first));
+            }
             let state = state.read();
             let page = state.page(workspace, slug)?;
-            let newest_first: Vec<&Incident> = page.incidents.iter().rev().collect();
+            let newest_first: Vec<&Incident> = model::incidents_listed(&page.incidents).collect();
             Ok(data(StatusCode::OK, newest_first))
         }
         StatusOperation::CreateIncident => {
@@ -105,18 +119,14 @@ pub(crate) fn handle(
             let index = state.page_index(workspace, slug)?;
             let request = request?;
             let page = &mut state.workspaces[workspace][index];
-            let now = clock::now();
-            let incident = Incident {
-                id: IncidentId(format!("inc_{}", clock::random_string(clock::HEX, 12))),
-                page_id: page.page.id.clone(),
-                name: request.name,
-                status: request.status,
-                impact: request.impact,
-                message: request.message,
-                created_at: now.clone(),
-                updated_at: now.clone(),
-                resolved_at: (request.status == IncidentStatus::Resolved).then_some(now),
-            };
+            let id = IncidentId(format!("inc_{}", clock::random_string(clock::HEX, 12)));
+            let incident = model::create_incident(
+                &page.page.id,
+                page.incidents.len(),
+                request,
+                id,
+                clock::now(),
+            )?;
             page.incidents.push(incident.clone());
             Ok(data(StatusCode::CREATED, incident))
         }

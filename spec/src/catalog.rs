@@ -503,9 +503,14 @@ const PANEL_COMMON_ERRORS: [ErrorStatus; 3] = [
     ),
 ];
 const PAGE_NOT_FOUND: ErrorStatus = ErrorStatus::new(404, "Unknown page slug", Provenance::Ours);
-const STATUS_BODY_ERRORS: [ErrorStatus; 5] = [
+const STATUS_BODY_ERRORS: [ErrorStatus; 6] = [
     ErrorStatus::new(400, "The body is not JSON", Provenance::Ours),
     PAGE_NOT_FOUND,
+    ErrorStatus::new(
+        409,
+        "The page holds 10,000 incidents already",
+        Provenance::Ours,
+    ),
     ErrorStatus::new(413, "The body is over 64 KiB", Provenance::Ours),
     ErrorStatus::new(
         415,

@@ -27,6 +27,7 @@
 
 pub mod catalog;
 pub mod codegen;
+pub mod model;
 pub mod panel;
 mod provenance;
 pub mod rate_limit;

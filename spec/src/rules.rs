@@ -100,6 +100,9 @@ rules! {
     /// Incident order.
     STATUS_INCIDENTS_NEWEST_FIRST = ("status.incidents_newest_first", STATUS, Ours,
         "GET /pages/{slug}/incidents lists incidents newest first");
+    /// Incidents a page holds.
+    STATUS_INCIDENTS_LIMIT = ("status.incidents_limit_409", STATUS, Ours,
+        "A page holds at most 10,000 incidents; creating one more is answered 409 limit_reached");
     /// Unknown page slug.
     STATUS_PAGE_NOT_FOUND = ("status.page_not_found", STATUS, Ours,
         "An unknown page slug is answered 404 not_found");
@@ -140,6 +143,9 @@ rules! {
     /// Power actions in the console.
     PANEL_POWER_LOGGED = ("panel.power_logged", PANEL, Ours,
         "A power action writes a line `[Beacon] Server <action> initiated` to the server's console");
+    /// Consoles are per server.
+    PANEL_CONSOLE_ISOLATED = ("panel.console_isolated", PANEL, Ours,
+        "A console grows only by what its own server does: the commands sent to it and its power actions (on a live server, also its own output)");
     /// Console order.
     PANEL_CONSOLE_ORDER = ("panel.console_order", PANEL, Ours,
         "The console returns the most recent min(lines, totalLines) entries, oldest first");
@@ -149,6 +155,9 @@ rules! {
     /// Command shows in logs.
     PANEL_COMMAND_LOGGED = ("panel.command_logged", PANEL, Ours,
         "A console command that was sent appears in later console logs");
+    /// Console command length.
+    PANEL_COMMAND_LENGTH = ("panel.command_length_400", PANEL, Ours,
+        "A console command longer than 4096 bytes is answered 400");
     /// Stopped server console.
     PANEL_COMMAND_STOPPED = ("panel.command_stopped_400", PANEL, Ours,
         "A console command to a stopped server is answered 400 \"Server is not running\"");

@@ -112,6 +112,8 @@ pub enum ErrorCode {
     NotAcceptable,
     /// 413: the body is larger than the mock accepts.
     PayloadTooLarge,
+    /// 409: a bound of the mock is reached (a page's incidents).
+    LimitReached,
     /// 415: a body without `Content-Type: application/json`.
     UnsupportedMediaType,
     /// 422: JSON that breaks the request schema.
@@ -134,6 +136,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::NotAcceptable => "not_acceptable",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::LimitReached => "limit_reached",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::ValidationFailed => "validation_failed",
             ErrorCode::RateLimited => "rate_limited",
@@ -150,6 +153,7 @@ impl ErrorCode {
             404 => ErrorCode::NotFound,
             405 => ErrorCode::MethodNotAllowed,
             406 => ErrorCode::NotAcceptable,
+            409 => ErrorCode::LimitReached,
             413 => ErrorCode::PayloadTooLarge,
             415 => ErrorCode::UnsupportedMediaType,
             422 => ErrorCode::ValidationFailed,

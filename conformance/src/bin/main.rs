@@ -44,11 +44,12 @@ struct Args {
     #[arg(long)]
     probe_rate_limit: bool,
     /// The most requests the run may send, every one counted (a hard ceiling); --cases is
-    /// lowered to fit [default: 300 for status, 650 for panel].
+    /// lowered to fit [default: 400 for status, 800 for panel].
     #[arg(long, value_name = "N")]
     max_requests: Option<u32>,
-    /// The phases to run, comma-separated: examples, coverage, fuzz.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "examples,coverage,fuzz", value_parser = parse_phase)]
+    /// The phases to run, comma-separated: examples, coverage, fuzz, stateful (stateful
+    /// runs only with --allow-writes).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "examples,coverage,fuzz,stateful", value_parser = parse_phase)]
     phases: Vec<Phase>,
     /// Timeout of one request, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -75,7 +76,7 @@ struct Args {
 
 fn parse_phase(name: &str) -> Result<Phase, String> {
     Phase::from_name(name.trim()).ok_or_else(|| {
-        format!("unknown phase {name:?}: the phases are examples, coverage and fuzz")
+        format!("unknown phase {name:?}: the phases are examples, coverage, fuzz and stateful")
     })
 }
 

@@ -1,6 +1,6 @@
 //! The run context every check works through, and how a check stops early.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use beacon_spec::{Api, Operation};
@@ -45,6 +45,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) client: Client,
     pub(crate) target: Target,
     phase: Cell<Option<Phase>>,
+    created: RefCell<Vec<String>>,
     nonce: String,
     counter: Cell<u32>,
 }
@@ -66,6 +67,7 @@ impl<'a> Ctx<'a> {
             client,
             target,
             phase: Cell::new(None),
+            created: RefCell::new(Vec::new()),
             nonce: format!("{:06x}", rand::random::<u32>() & 0xff_ffff),
             counter: Cell::new(0),
         }
@@ -115,6 +117,17 @@ impl<'a> Ctx<'a> {
                 Ok((param.name, value))
             })
             .collect()
+    }
+
+    /// Notes something the run created and cannot delete (the APIs have no delete), for the
+    /// report.
+    pub(crate) fn record_created(&self, what: String) {
+        self.created.borrow_mut().push(what);
+    }
+
+    /// Everything the run created, in order.
+    pub(crate) fn created(&self) -> Vec<String> {
+        self.created.borrow().clone()
     }
 
     /// A short string no earlier call of this run returned, e.g. for database names.

@@ -6,7 +6,7 @@ use beacon_spec::panel::ServerStatus;
 use beacon_spec::{Api, Operation, OperationId, rules};
 use serde_json::Value;
 
-use super::{Access, Ctx, Stop, panel};
+use super::{Access, Ctx, Stop, data, panel};
 use crate::check::{Check, Cost};
 use crate::client::Request;
 use crate::report::Finding;
@@ -187,6 +187,10 @@ pub(crate) fn run(
             }
             _ => ctx.send(&request)?,
         };
+        if op.id == OperationId::CreateDatabase && exchange.is_success() {
+            let name = data(&exchange)["name"].as_str().unwrap_or("?").to_owned();
+            ctx.record_created(format!("database {name}"));
+        }
         let actual = exchange.json().unwrap_or(Value::Null);
         let mut problems = Vec::new();
         if exchange.status != status {

@@ -13,6 +13,7 @@ mod property;
 pub(crate) mod rate_limit;
 pub(crate) mod responses;
 mod snapshot;
+pub(crate) mod stateful;
 pub(crate) mod status;
 
 use beacon_spec::{Api, Operation};

@@ -166,6 +166,12 @@ fn ensure_status(ctx: &Ctx, server: &str, wanted: ServerStatus) -> Result<(), St
     Ok(())
 }
 
+/// Brings the server to `wanted` if it is not there already (the stateful phase puts the
+/// power state back with it).
+pub(super) fn restore_to(ctx: &Ctx, server: &str, wanted: ServerStatus) -> Result<(), Stop> {
+    ensure_status(ctx, server, wanted)
+}
+
 /// Puts the server back the way a check found it; best effort (a failure here is not the
 /// deployment's fault to report).
 fn restore(ctx: &Ctx, server: &str, initial: &str) {
@@ -578,6 +584,7 @@ pub(crate) fn database_create(
                 "the database",
             )?;
             *last_created.borrow_mut() = Some(name.clone());
+            ctx.record_created(format!("database {name} on server {}", params[0].1));
             let created = data(&exchange);
             let naming = DatabaseNaming::new(&server, &name);
             let problems = naming_problems(&created, &naming);

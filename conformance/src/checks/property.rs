@@ -38,7 +38,7 @@ where
     match ctx.phase() {
         Some(Phase::Coverage) => boundaries(boundary, case, out),
         Some(Phase::Fuzz) => fuzz(ctx, check, op, strategy, case, out),
-        Some(Phase::Examples) | None => Ok(()),
+        Some(Phase::Examples | Phase::Stateful) | None => Ok(()),
     }
 }
 

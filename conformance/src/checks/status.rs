@@ -220,6 +220,11 @@ pub(crate) fn incident_create(
             )?;
             let expected = expected_incident(incident, &page_id);
             let created = data(&exchange);
+            ctx.record_created(format!(
+                "incident {} on page {}",
+                created["id"].as_str().unwrap_or("?"),
+                params[0].1
+            ));
             let wrong = differences(&created, &expected);
             ensure(wrong.is_empty(), || {
                 Finding::new(
