@@ -36,6 +36,7 @@ mod app;
 mod auth;
 mod call;
 mod clock;
+mod config;
 mod error;
 mod faults;
 mod fixtures;
@@ -58,34 +59,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use beacon_spec::Api;
+use config::MockConfig;
 pub use fixtures::{FixtureError, Fixtures};
 pub use service::MAX_BODY_BYTES;
-
-/// How the mock behaves; shared by both APIs. Set through [`MockServerBuilder`], the one
-/// way to configure a mock.
-#[derive(Debug, Clone)]
-pub(crate) struct MockConfig {
-    /// Seed data.
-    pub(crate) fixtures: Fixtures,
-    /// Extra accepted tokens: each goes to the first Panel account, and to the first Status
-    /// workspace when it has the `bkn_live_` format.
-    pub(crate) tokens: Vec<String>,
-    /// Replaces every window's period (the documented one is 60 s).
-    pub(crate) rate_limit_window: Option<Duration>,
-    /// Replaces every window's limit (for load tests).
-    pub(crate) rate_limit: Option<u32>,
-}
-
-impl Default for MockConfig {
-    fn default() -> Self {
-        Self {
-            fixtures: Fixtures::embedded(),
-            tokens: Vec::new(),
-            rate_limit_window: None,
-            rate_limit: None,
-        }
-    }
-}
 
 /// Ready-to-use tokens of the fixtures.
 #[derive(Debug, Clone, PartialEq, Eq)]
