@@ -11,8 +11,8 @@ use beacon_spec::Api;
 use bytes::Bytes;
 use http::{Request, Response, header};
 
-use crate::MockConfig;
 use crate::admin::{self, Admin};
+use crate::config::MockConfig;
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::journal::{Journal, Recorded};

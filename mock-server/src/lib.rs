@@ -36,6 +36,7 @@ mod app;
 mod auth;
 mod call;
 mod clock;
+mod config;
 mod defect;
 mod error;
 mod faults;
@@ -59,40 +60,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use beacon_spec::Api;
+use config::MockConfig;
 #[cfg(feature = "defects")]
 #[doc(hidden)]
 pub use defect::Defect;
 pub use fixtures::{FixtureError, Fixtures};
 pub use service::MAX_BODY_BYTES;
-
-/// How the mock behaves; shared by both APIs. Set through [`MockServerBuilder`], the one
-/// way to configure a mock.
-#[derive(Debug, Clone)]
-pub(crate) struct MockConfig {
-    /// Seed data.
-    pub(crate) fixtures: Fixtures,
-    /// Extra accepted tokens: each goes to the first Panel account, and to the first Status
-    /// workspace when it has the `bkn_live_` format.
-    pub(crate) tokens: Vec<String>,
-    /// Replaces every window's period (the documented one is 60 s).
-    pub(crate) rate_limit_window: Option<Duration>,
-    /// Replaces every window's limit (for load tests).
-    pub(crate) rate_limit: Option<u32>,
-    /// A state transition broken on purpose (tests of the conformance suite only).
-    pub(crate) defect: Option<defect::Defect>,
-}
-
-impl Default for MockConfig {
-    fn default() -> Self {
-        Self {
-            fixtures: Fixtures::embedded(),
-            tokens: Vec::new(),
-            rate_limit_window: None,
-            rate_limit: None,
-            defect: None,
-        }
-    }
-}
 
 /// Ready-to-use tokens of the fixtures.
 #[derive(Debug, Clone, PartialEq, Eq)]

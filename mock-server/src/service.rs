@@ -13,9 +13,9 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use parking_lot::RwLock;
 
-use crate::MockConfig;
 use crate::auth::{self, AuthFailure, TokenStore};
 use crate::call::{Call, Router};
+use crate::config::MockConfig;
 use crate::defect::Defect;
 use crate::error::{ApiError, json_response};
 use crate::fixtures::Fixtures;

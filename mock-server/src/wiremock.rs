@@ -25,8 +25,9 @@ use beacon_spec::Api;
 use bytes::Bytes;
 
 use crate::app::App;
+use crate::config::MockConfig;
 use crate::service::{BodyTooLarge, MAX_BODY_BYTES};
-use crate::{MockConfig, MockServerBuilder, MockTokens};
+use crate::{MockServerBuilder, MockTokens};
 
 /// Answers wiremock requests with one API's Beacon behaviour.
 #[derive(Debug, Clone)]
