@@ -1,4 +1,5 @@
-//! Generated artifacts: one JSON Schema per wire type and one OpenAPI 3.1 document per API.
+//! Generated artifacts: one JSON Schema per wire type, one OpenAPI 3.1 document per API,
+//! and `docs/contract.md`.
 //!
 //! Both `cargo xtask codegen` and the drift test in `tests/codegen.rs` go through
 //! [`ensure_artifacts`], so the two can never disagree about what is stale.
@@ -40,6 +41,10 @@ pub fn artifacts() -> Vec<Artifact> {
             contents: render(&openapi(api)),
         });
     }
+    out.push(Artifact {
+        path: "docs/contract.md".to_owned(),
+        contents: crate::contract_doc::contract_markdown(),
+    });
     out
 }
 

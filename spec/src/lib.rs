@@ -1,6 +1,7 @@
 //! The Beacon contracts as Rust types: the single source of truth of the toolkit.
 //!
-//! Two APIs share the Beacon name and little else (see `CONTRACT.md`):
+//! Two APIs share the Beacon name and little else (see `docs/contract.md`, generated from
+//! this crate):
 //!
 //! - [`status`]: Beacon Status API — status pages and incidents, `bkn_live_` tokens,
 //!   `{"data": ...}` bodies, per-workspace and per-IP rate limits.
@@ -27,6 +28,7 @@
 
 pub mod catalog;
 pub mod codegen;
+pub mod contract_doc;
 pub mod model;
 pub mod panel;
 mod provenance;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// The origin of a rule, exactly as `CONTRACT.md` tags it.
+/// The origin of a rule, exactly as `docs/contract.md` tags it.
 ///
 /// The conformance suite fails a deployment only on [`Provenance::Documented`] and
 /// [`Provenance::Corrected`] rules; [`Provenance::Ours`] rules only warn unless `--strict`.
@@ -23,7 +23,7 @@ impl Provenance {
         strict || !matches!(self, Provenance::Ours)
     }
 
-    /// The tag used in `CONTRACT.md`: `doc`, `fix` or `ours`.
+    /// The tag used in `docs/contract.md`: `doc`, `fix` or `ours`.
     pub fn tag(self) -> &'static str {
         match self {
             Provenance::Documented => "doc",
