@@ -49,6 +49,7 @@ mod checks;
 mod client;
 mod config;
 mod error;
+mod html;
 mod plan;
 mod progress;
 mod report;

@@ -532,3 +532,60 @@ fn list_json_writes_the_catalogue() {
         "no Status endpoint in Panel's entry: {text}"
     );
 }
+
+#[test]
+fn the_html_report_holds_every_check_of_the_run_and_loads_nothing_from_outside() {
+    // Arrange: a deployment that fails one check, so the report has a failure to show.
+    let deployment = Deployment::wiremock(Api::Panel);
+    serve_databases_without_token(&deployment);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let html_path = dir.path().join("report.html");
+    // Act
+    let output = conformance(&[
+        "--api",
+        "panel",
+        "--base-url",
+        &deployment.base_url,
+        "--token",
+        &deployment.token(),
+        "--seed",
+        "5",
+        "--html",
+        html_path.to_str().expect("UTF-8 path"),
+    ])
+    .output()
+    .expect("the binary runs");
+    // Assert
+    assert_eq!(output.status.code(), Some(1));
+    let html = std::fs::read_to_string(&html_path).expect("the HTML file");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for check in beacon_conformance::catalogue(Api::Panel) {
+        assert!(
+            html.contains(&format!("<th class=\"check\">{}</th>", check.name)),
+            "{} has a column",
+            check.name
+        );
+    }
+    assert!(
+        html.contains("auth.required"),
+        "the failure is shown with its rule"
+    );
+    assert!(html.contains("curl -sS -i"), "with its request");
+    let lower = html.to_ascii_lowercase();
+    for outside in [
+        "<script",
+        "<link",
+        "<img",
+        "<iframe",
+        " src=",
+        "url(",
+        "@import",
+        "@font-face",
+    ] {
+        assert!(
+            !lower.contains(outside),
+            "the report loads nothing: {outside}"
+        );
+    }
+    assert!(!html.contains(&deployment.token()));
+}

@@ -66,6 +66,9 @@ struct Args {
     /// Write a JUnit XML report to PATH.
     #[arg(long, value_name = "PATH")]
     junit: Option<PathBuf>,
+    /// Write a self-contained HTML report to PATH.
+    #[arg(long, value_name = "PATH")]
+    html: Option<PathBuf>,
     /// Write a JSON report to PATH (with --list: the catalogue).
     #[arg(long, value_name = "PATH")]
     json: Option<PathBuf>,
@@ -202,6 +205,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(path) = &args.json {
         write(path, serde_json::to_string_pretty(&report.json())? + "\n")?;
+    }
+    if let Some(path) = &args.html {
+        write(path, report.html())?;
     }
     print!("{}", report.human());
     Ok(if report.is_success() {
