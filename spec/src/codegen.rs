@@ -10,6 +10,7 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use crate::catalog::{Api, Direction, Method, Operation, WireType};
+use crate::examples::{self, ExampleKind};
 
 /// The text every generated file carries so that nobody edits it by hand.
 pub const GENERATED_NOTICE: &str =
@@ -280,8 +281,30 @@ fn header_refs(names: &[&str]) -> Value {
     Value::Object(map)
 }
 
+/// The example value of a path parameter: the documents' own (`123`, `acme-cloud`), which
+/// beacon-mock's fixtures serve.
+fn path_example(name: &str) -> &'static str {
+    match name {
+        "serverId" => "123",
+        "slug" => "acme-cloud",
+        _ => "example",
+    }
+}
+
+/// The reads that show what a write did, as OpenAPI links: (link name, operation).
+fn follow_ups(op: &Operation) -> &'static [(&'static str, &'static str)] {
+    match op.name {
+        "create_database" => &[("ListDatabases", "list_databases")],
+        "power_server" => &[("GetServer", "get_server")],
+        "send_command" => &[("GetConsole", "get_console")],
+        "create_incident" => &[("ListIncidents", "list_incidents")],
+        _ => &[],
+    }
+}
+
 fn operation_object(op: &Operation, components: &mut Components, error_ref: &Value) -> Value {
     let policy = op.api.rate_limit();
+    let query_example = examples::example(op, op.success_status, ExampleKind::Query);
     let mut parameters: Vec<Value> = op
         .path_params
         .iter()
@@ -289,6 +312,7 @@ fn operation_object(op: &Operation, components: &mut Components, error_ref: &Val
             json!({
                 "name": p.name, "in": "path", "required": true, "description": p.description,
                 "schema": { "type": "string", "pattern": p.pattern },
+                "example": path_example(p.name),
             })
         })
         .collect();
@@ -306,24 +330,55 @@ fn operation_object(op: &Operation, components: &mut Components, error_ref: &Val
                     .as_object_mut()
                     .and_then(|p| p.remove("description"))
                     .unwrap_or(Value::Null);
-                parameters.push(json!({
+                let mut parameter = json!({
                     "name": name, "in": "query",
                     "required": required.contains(&Value::String(name.clone())),
                     "description": description, "schema": property,
-                }));
+                });
+                if let Some(example) = query_example.as_ref().and_then(|q| q.get(name)) {
+                    parameter["example"] = example.clone();
+                }
+                parameters.push(parameter);
             }
         }
     }
     let limited: Vec<&str> = policy.headers().collect();
     let mut responses = Map::new();
-    responses.insert(
-        op.success_status.to_string(),
-        json!({
-            "description": if op.success_status == 201 { "Created" } else { "OK" },
-            "headers": header_refs(&limited),
-            "content": { "application/json": { "schema": components.reference(&op.response) } },
-        }),
-    );
+    let mut success = json!({
+        "description": if op.success_status == 201 { "Created" } else { "OK" },
+        "headers": header_refs(&limited),
+        "content": { "application/json": { "schema": components.reference(&op.response) } },
+    });
+    if let Some(example) = examples::example(op, op.success_status, ExampleKind::Response) {
+        success["content"]["application/json"]["example"] = example;
+    }
+    let links: Map<String, Value> = follow_ups(op)
+        .iter()
+        .map(|(name, target)| {
+            let parameters: Map<String, Value> = op
+                .path_params
+                .iter()
+                .map(|p| {
+                    (
+                        p.name.to_owned(),
+                        json!(format!("$request.path.{}", p.name)),
+                    )
+                })
+                .collect();
+            (
+                (*name).to_owned(),
+                json!({
+                    "operationId": target,
+                    "parameters": parameters,
+                    "description": format!("Shows what {} changed", op.name),
+                }),
+            )
+        })
+        .collect();
+    if !links.is_empty() {
+        success["links"] = Value::Object(links);
+    }
+    responses.insert(op.success_status.to_string(), success);
     for error in op.error_statuses() {
         let mut names = limited.clone();
         if error.status == 401 && !policy.headers_on_unauthenticated {
@@ -341,15 +396,16 @@ fn operation_object(op: &Operation, components: &mut Components, error_ref: &Val
             ),
             None => error.when.to_owned(),
         };
-        responses.insert(
-            key,
-            json!({
-                "description": when,
-                "x-provenance": error.provenance.tag(),
-                "headers": header_refs(&names),
-                "content": { "application/json": { "schema": error_ref } },
-            }),
-        );
+        let mut response = json!({
+            "description": when,
+            "x-provenance": error.provenance.tag(),
+            "headers": header_refs(&names),
+            "content": { "application/json": { "schema": error_ref } },
+        });
+        if let Some(example) = examples::example(op, error.status, ExampleKind::Response) {
+            response["content"]["application/json"]["example"] = example;
+        }
+        responses.insert(key, response);
     }
     let mut object = json!({
         "operationId": op.name,
@@ -364,6 +420,64 @@ fn operation_object(op: &Operation, components: &mut Components, error_ref: &Val
             "required": true,
             "content": { "application/json": { "schema": components.reference(request) } },
         });
+        if let Some(example) = examples::example(op, op.success_status, ExampleKind::Request) {
+            object["requestBody"]["content"]["application/json"]["example"] = example;
+        }
     }
     object
+}
+
+#[cfg(test)]
+mod openapi_tests {
+    use super::*;
+
+    #[test]
+    fn every_path_parameter_has_an_example_and_every_write_links_to_its_read() {
+        let mut links = Vec::new();
+        for api in Api::ALL {
+            let document = openapi(api);
+            for op in api.operations() {
+                let method = match op.method {
+                    Method::Get => "get",
+                    Method::Post => "post",
+                };
+                let object = &document["paths"][op.path][method];
+                for parameter in object["parameters"].as_array().into_iter().flatten() {
+                    if parameter["in"] == "path" {
+                        assert!(
+                            parameter["example"].is_string(),
+                            "{} {}",
+                            op.name,
+                            parameter
+                        );
+                    }
+                }
+                let success = &object["responses"][op.success_status.to_string()];
+                for (name, link) in success["links"].as_object().into_iter().flatten() {
+                    let target = link["operationId"].as_str().expect("an operationId");
+                    assert!(api.operations().any(|o| o.name == target), "{name}");
+                    links.push(format!("{} -> {target}", op.name));
+                }
+            }
+        }
+        links.sort_unstable();
+        assert_eq!(
+            links,
+            [
+                "create_database -> list_databases",
+                "create_incident -> list_incidents",
+                "power_server -> get_server",
+                "send_command -> get_console",
+            ]
+        );
+    }
+
+    #[test]
+    fn documented_examples_appear_in_the_openapi_documents() {
+        let panel = openapi(Api::Panel).to_string();
+        assert!(panel.contains("\"say Hello from the API!\""));
+        assert!(panel.contains("\"Server not found\""));
+        let status = openapi(Api::Status).to_string();
+        assert!(status.contains("\"pg_1a2b3c4d5e6f\""));
+    }
 }

@@ -29,6 +29,7 @@
 pub mod catalog;
 pub mod codegen;
 pub mod contract_doc;
+pub mod examples;
 pub mod model;
 pub mod panel;
 mod provenance;

@@ -2,6 +2,7 @@
 //! parameters from the deployment), answered with the documented status and a body of the
 //! documented response's shape.
 
+use beacon_spec::examples::{ExampleKind as Kind, documented_statuses, example};
 use beacon_spec::panel::ServerStatus;
 use beacon_spec::{Api, Operation, OperationId, rules};
 use serde_json::Value;
@@ -11,139 +12,8 @@ use crate::check::{Check, Cost};
 use crate::client::Request;
 use crate::report::Finding;
 
-/// What an example file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Request,
-    Query,
-    Response,
-}
-
-/// One example body of `fixtures/examples/`, embedded at compile time.
-#[derive(Debug)]
-struct Example {
-    api: Api,
-    operation: &'static str,
-    status: u16,
-    kind: Kind,
-    text: &'static str,
-}
-
-/// Every example of an operation (the envelope example belongs to none).
-const EXAMPLES: &[Example] = &[
-    Example {
-        api: Api::Status,
-        operation: "list_pages",
-        status: 200,
-        kind: Kind::Response,
-        text: include_str!("../../../fixtures/examples/status/list_pages.200.response.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "create_database",
-        status: 200,
-        kind: Kind::Request,
-        text: include_str!("../../../fixtures/examples/panel/create_database.200.request.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "create_database",
-        status: 200,
-        kind: Kind::Response,
-        text: include_str!("../../../fixtures/examples/panel/create_database.200.response.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "get_console",
-        status: 200,
-        kind: Kind::Query,
-        text: include_str!("../../../fixtures/examples/panel/get_console.200.query.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "get_console",
-        status: 200,
-        kind: Kind::Response,
-        text: include_str!("../../../fixtures/examples/panel/get_console.200.response.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "get_server",
-        status: 200,
-        kind: Kind::Response,
-        text: include_str!("../../../fixtures/examples/panel/get_server.200.response.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "get_server",
-        status: 404,
-        kind: Kind::Response,
-        text: include_str!("../../../fixtures/examples/panel/get_server.404.response.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "list_databases",
-        status: 200,
-        kind: Kind::Response,
-        text: include_str!("../../../fixtures/examples/panel/list_databases.200.response.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "list_servers",
-        status: 200,
-        kind: Kind::Response,
-        text: include_str!("../../../fixtures/examples/panel/list_servers.200.response.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "power_server",
-        status: 200,
-        kind: Kind::Request,
-        text: include_str!("../../../fixtures/examples/panel/power_server.200.request.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "power_server",
-        status: 200,
-        kind: Kind::Response,
-        text: include_str!("../../../fixtures/examples/panel/power_server.200.response.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "send_command",
-        status: 200,
-        kind: Kind::Request,
-        text: include_str!("../../../fixtures/examples/panel/send_command.200.request.json"),
-    },
-    Example {
-        api: Api::Panel,
-        operation: "send_command",
-        status: 200,
-        kind: Kind::Response,
-        text: include_str!("../../../fixtures/examples/panel/send_command.200.response.json"),
-    },
-];
-
 /// A server id no account is expected to have, for the documented 404.
 const UNKNOWN_SERVER: &str = "999999999";
-
-fn example(op: &Operation, status: u16, kind: Kind) -> Option<Value> {
-    EXAMPLES
-        .iter()
-        .find(|e| e.api == op.api && e.operation == op.name && e.status == status && e.kind == kind)
-        .map(|e| serde_json::from_str(e.text).expect("the example fixtures are JSON"))
-}
-
-/// The statuses `op` has a documented response example for, in order.
-fn documented_statuses(op: &Operation) -> Vec<u16> {
-    let mut statuses: Vec<u16> = EXAMPLES
-        .iter()
-        .filter(|e| e.api == op.api && e.operation == op.name && e.kind == Kind::Response)
-        .map(|e| e.status)
-        .collect();
-    statuses.sort_unstable();
-    statuses
-}
 
 /// The operations of `api` with a documented response example.
 pub(crate) fn operations(api: Api) -> Vec<&'static Operation> {
