@@ -9,7 +9,10 @@ use anyhow::Context;
 use beacon_mock::Api;
 use beacon_mock::{Fixtures, MockServer};
 use clap::{Parser, Subcommand, ValueEnum};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 #[derive(Parser)]
 #[command(
@@ -70,13 +73,20 @@ fn main() {
         None => cli.serve,
     };
     let log = access_log::BatchedStderr::start();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+    // One line per request goes through `AccessLine`, formatted by hand; everything else
+    // through tracing-subscriber's formatter. Both honour RUST_LOG.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let others = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_timer(access_log::CachedTime)
         .with_writer(log.clone())
+        .with_filter(filter_fn(|meta| {
+            meta.target() != access_log::REQUEST_TARGET
+        }));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(others)
+        .with(access_log::AccessLine::new(log.clone()))
         .init();
     let result = run(args);
     log.stop();
@@ -263,6 +273,103 @@ mod access_log {
 
         fn make_writer(&'a self) -> Self::Writer {
             self
+        }
+    }
+
+    /// The target of the one line per request the library logs.
+    pub(super) const REQUEST_TARGET: &str = "beacon_mock::request";
+
+    /// Writes the per-request line (`target: beacon_mock::request`) by hand: the time, the
+    /// level, the target and each field as `name=value`, the same text tracing-subscriber's
+    /// formatter prints, at a fraction of its cost (no `fmt` machinery, no ANSI styles).
+    #[derive(Debug)]
+    pub(super) struct AccessLine {
+        log: BatchedStderr,
+    }
+
+    impl AccessLine {
+        pub(super) fn new(log: BatchedStderr) -> Self {
+            Self { log }
+        }
+    }
+
+    thread_local! {
+        static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+
+    /// Appends `name=value` pairs to the line.
+    struct Fields<'a>(&'a mut String);
+
+    impl tracing::field::Visit for Fields<'_> {
+        fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+            self.0.push(' ');
+            self.0.push_str(field.name());
+            self.0.push('=');
+            self.0.push_str(itoa::Buffer::new().format(value));
+        }
+
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            self.0.push(' ');
+            self.0.push_str(field.name());
+            self.0.push_str("=\"");
+            self.0.push_str(value);
+            self.0.push('"');
+        }
+
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            use std::fmt::Write as _;
+            self.0.push(' ');
+            self.0.push_str(field.name());
+            self.0.push('=');
+            let _ = write!(self.0, "{value:?}");
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for AccessLine {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let meta = event.metadata();
+            if meta.target() != REQUEST_TARGET {
+                return;
+            }
+            LINE.with(|line| {
+                let mut line = line.borrow_mut();
+                line.clear();
+                CachedTime::push(&mut line);
+                line.push_str("  ");
+                line.push_str(meta.level().as_str());
+                line.push(' ');
+                line.push_str(REQUEST_TARGET);
+                line.push(':');
+                event.record(&mut Fields(&mut line));
+                line.push('\n');
+                let _ = (&self.log).write(line.as_bytes());
+            });
+        }
+    }
+
+    impl CachedTime {
+        /// Appends the time as [`FormatTime`] writes it.
+        fn push(line: &mut String) {
+            let now = SystemTime::now();
+            let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+            SECOND.with(|second| {
+                let mut second = second.borrow_mut();
+                if second.0 != since.as_secs() {
+                    let text = humantime::format_rfc3339_seconds(now).to_string();
+                    *second = (since.as_secs(), text.trim_end_matches('Z').to_owned());
+                }
+                line.push_str(&second.1);
+            });
+            let micros = since.subsec_micros();
+            line.push('.');
+            let digits = itoa::Buffer::new().format(micros).len();
+            line.extend(std::iter::repeat_n('0', 6 - digits.min(6)));
+            line.push_str(itoa::Buffer::new().format(micros));
+            line.push('Z');
         }
     }
 
