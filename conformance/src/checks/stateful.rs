@@ -813,7 +813,10 @@ fn apply_panel(
                         rules::PANEL_POWER_EFFECT,
                         format!("server {} is listed with another status", server.id),
                     )
-                    .expected(format!("status {}", server.status), format!("{status:?}")));
+                    .expected(
+                        format!("status {}", server.status),
+                        status.map_or("no status".to_owned(), |s| format!("status {s}")),
+                    ));
                 }
             }
         }
