@@ -4,7 +4,7 @@
 //! `App::handle` is synchronous and always returns a response, so the same code serves the
 //! hyper listener (`server.rs`) and the wiremock adapter (`wiremock.rs`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
 use beacon_spec::Api;
@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{Request, Response, header};
 
 use crate::MockConfig;
-use crate::admin::{self, Admin};
+use crate::admin::{self, Admin, AdminAccess};
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::journal::{Journal, Recorded};
@@ -34,14 +34,18 @@ pub(crate) struct App {
     service: ApiService,
     journal: Journal,
     faults: Faults,
+    access: AdminAccess,
 }
 
 impl App {
-    pub(crate) fn new(api: Api, config: &MockConfig) -> Self {
+    /// One API's mock. `listener` is the address it is served on, when known: the admin
+    /// API accepts browser requests only from that origin.
+    pub(crate) fn new(api: Api, config: &MockConfig, listener: Option<SocketAddr>) -> Self {
         Self {
             service: ApiService::new(api, config),
             journal: Journal::default(),
             faults: Faults::default(),
+            access: AdminAccess::new(config.admin_token.as_deref(), listener),
         }
     }
 
@@ -53,6 +57,7 @@ impl App {
                 service: &self.service,
                 journal: &self.journal,
                 faults: &self.faults,
+                access: &self.access,
             };
             return Handled {
                 response: admin::handle(admin, request),

@@ -74,6 +74,8 @@ pub(crate) struct MockConfig {
     pub(crate) rate_limit_window: Option<Duration>,
     /// Replaces every window's limit (for load tests).
     pub(crate) rate_limit: Option<u32>,
+    /// The admin API's bearer token; required when set.
+    pub(crate) admin_token: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -83,6 +85,7 @@ impl Default for MockConfig {
             tokens: Vec::new(),
             rate_limit_window: None,
             rate_limit: None,
+            admin_token: None,
         }
     }
 }
@@ -179,6 +182,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// Requires `Authorization: Bearer <token>` on every admin request. Without it, the admin
+    /// API is open while every listener is on loopback, and [`MockServerBuilder::try_start`]
+    /// generates a token (see [`MockServer::admin_token`]) when one is not.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.config.admin_token = Some(token.into());
+        self
+    }
+
     /// Serves other seed data.
     pub fn fixtures(mut self, fixtures: Fixtures) -> Self {
         self.config.fixtures = fixtures;
@@ -211,14 +222,20 @@ impl MockServerBuilder {
     /// Binds and starts serving.
     pub async fn try_start(self) -> Result<MockServer, StartError> {
         let (shutdown, receiver) = watch::channel(false);
-        let mut listeners = Vec::new();
-        for (api, addr) in [
+        let served: Vec<(Api, SocketAddr)> = [
             (Api::Status, self.status_addr),
             (Api::Panel, self.panel_addr),
-        ] {
-            if self.only.is_some_and(|only| only != api) {
-                continue;
-            }
+        ]
+        .into_iter()
+        .filter(|(api, _)| self.only.is_none_or(|only| only == *api))
+        .collect();
+        let mut config = self.config;
+        let beyond_loopback = served.iter().any(|(_, addr)| !addr.ip().is_loopback());
+        if beyond_loopback && config.admin_token.is_none() {
+            config.admin_token = Some(format!("bma_{}", clock::random_string(clock::ALNUM, 32)));
+        }
+        let mut listeners = Vec::new();
+        for (api, addr) in served {
             let listener = TcpListener::bind(addr)
                 .await
                 .map_err(|source| StartError::Bind {
@@ -231,7 +248,7 @@ impl MockServerBuilder {
                 addr,
                 source,
             })?;
-            let service = Arc::new(app::App::new(api, &self.config));
+            let service = Arc::new(app::App::new(api, &config, Some(local)));
             let task = tokio::spawn(server::serve(listener, service, receiver.clone()));
             listeners.push(Listener {
                 api,
@@ -241,7 +258,8 @@ impl MockServerBuilder {
         }
         Ok(MockServer {
             listeners,
-            tokens: MockTokens::from_config(&self.config),
+            tokens: MockTokens::from_config(&config),
+            admin_token: config.admin_token,
             shutdown,
         })
     }
@@ -259,6 +277,7 @@ struct Listener {
 pub struct MockServer {
     listeners: Vec<Listener>,
     tokens: MockTokens,
+    admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -299,6 +318,13 @@ impl MockServer {
     /// Ready-to-use tokens.
     pub fn tokens(&self) -> &MockTokens {
         &self.tokens
+    }
+
+    /// The token the admin API requires (`Authorization: Bearer <token>`), if it requires
+    /// one: the one given to [`MockServerBuilder::admin_token`], or one generated at start
+    /// because a listener is reachable beyond loopback.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
     }
 
     /// Stops accepting connections and waits (bounded) for in-flight requests to finish.

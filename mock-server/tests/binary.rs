@@ -208,6 +208,7 @@ fn sigterm_lets_an_in_flight_request_finish() {
     let client = reqwest::blocking::Client::new();
     let fault = client
         .post(admin)
+        .header("content-type", "application/json")
         .body(r#"{"latency_ms": 700, "count": 1}"#)
         .send()
         .unwrap();
@@ -233,4 +234,49 @@ fn sigterm_lets_an_in_flight_request_finish() {
         200
     );
     assert!(running.wait_for_exit().success());
+}
+
+/// Finding 6 of issue 10: binding `0.0.0.0` printed no warning and left the admin API open.
+#[test]
+fn a_listener_beyond_loopback_is_warned_about_and_its_admin_token_printed_once() {
+    let mut child = bin()
+        .args(["serve", "--only", "panel", "--panel-addr", "0.0.0.0:0"])
+        .env_remove("BEACON_MOCK_ADMIN_TOKEN")
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Admin API");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let banner = lines.join("\n");
+    assert!(
+        banner.contains("warning: the panel API listens on 0.0.0.0:"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("requires Authorization: Bearer"),
+        "{banner}"
+    );
+    let token = value_after(&lines, "admin token");
+    assert_eq!(banner.matches(&token).count(), 1, "{banner}");
+    let url = value_after(&lines, "Beacon Panel API").replace("0.0.0.0", "127.0.0.1");
+    let admin = url.replace("/api/v1", "/__admin/requests");
+    let client = reqwest::blocking::Client::new();
+    assert_eq!(client.get(&admin).send().unwrap().status(), 401);
+    assert_eq!(
+        client
+            .get(&admin)
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
 }

@@ -55,6 +55,15 @@ struct ServeArgs {
     /// Replace every per-window limit (for load tests).
     #[arg(long, value_name = "LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit: Option<u32>,
+    /// Require `Authorization: Bearer TOKEN` on the admin API. Without it the admin API is
+    /// open while every listener is on loopback; otherwise a token is generated and printed once.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "BEACON_MOCK_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -103,6 +112,13 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
         builder = builder.token(token);
     }
+    if let Some(token) = &args.admin_token {
+        anyhow::ensure!(
+            !token.is_empty() && token.len() <= 256 && token.bytes().all(|b| b.is_ascii_graphic()),
+            "--admin-token must be 1 to 256 visible ASCII characters without spaces"
+        );
+        builder = builder.admin_token(token);
+    }
     if let Some(secs) = args.rate_limit_window {
         builder = builder.rate_limit_window(Duration::from_secs(secs));
     }
@@ -127,7 +143,28 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("  token (acct_1)   {}", tokens.panel);
         println!("  token (acct_2)   {}", tokens.panel_other);
     }
-    println!("Admin API: /__admin/ on each listener. Ctrl-C to stop.");
+    for api in [Api::Status, Api::Panel] {
+        if let Some(addr) = mock.addr(api).filter(|a| !a.ip().is_loopback()) {
+            println!(
+                "warning: the {} API listens on {addr}, beyond loopback: anyone who can reach it can use the tokens above",
+                api.name()
+            );
+        }
+    }
+    match mock.admin_token() {
+        None => println!(
+            "Admin API: /__admin/ on each listener, open to loopback callers only. Ctrl-C to stop."
+        ),
+        Some(token) => {
+            if args.admin_token.is_none() {
+                // Generated: shown here once, like a minted token.
+                println!("  admin token      {token}");
+            }
+            println!(
+                "Admin API: /__admin/ on each listener; requires Authorization: Bearer <admin token>. Ctrl-C to stop."
+            );
+        }
+    }
     shutdown_signal().await;
     tracing::info!("shutting down; letting in-flight requests finish");
     mock.shutdown().await;
