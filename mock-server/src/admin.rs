@@ -276,7 +276,9 @@ fn route(admin: Admin<'_>, request: &Request<Bytes>) -> Result<Response<Bytes>, 
             if let Some(problem) = spec.problem() {
                 return Err(admin_error(StatusCode::BAD_REQUEST, problem));
             }
-            let id = faults.add(spec);
+            let id = faults
+                .add(spec)
+                .map_err(|full| admin_error(StatusCode::CONFLICT, full))?;
             Ok(reply(StatusCode::CREATED, json!({ "id": id })))
         }),
         (&Method::GET, "/faults") => Ok(reply(StatusCode::OK, json!({ "faults": faults.list() }))),
@@ -332,7 +334,10 @@ fn mint_token(service: &ApiService, mint: MintRequest) -> Result<Response<Bytes>
         ),
         Api::Panel => format!("panel_{}", clock::random_string(clock::HEX, 32)),
     };
-    service.tokens.insert(&token, index);
+    service
+        .tokens
+        .mint(&token, index)
+        .map_err(|full| admin_error(StatusCode::CONFLICT, full))?;
     Ok(reply(
         StatusCode::CREATED,
         json!({ "token": token, "principal": principals[index], "note": "shown once; store it now" }),

@@ -5,7 +5,7 @@
 //! hyper listener (`server.rs`) and the wiremock adapter (`wiremock.rs`).
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use beacon_spec::Api;
 use bytes::Bytes;
@@ -103,16 +103,17 @@ impl App {
             status,
             latency_us,
         );
-        self.journal.push(Recorded {
-            method: request.method().clone(),
-            path: path.cloned(),
+        // An injected status answers before auth, so it names no token.
+        let authorization = authenticated
+            .then(|| request.headers().get(header::AUTHORIZATION))
+            .flatten();
+        let path = path.map_or(request.uri().path(), |p| p.as_str());
+        self.journal.push(Recorded::new(
+            request.method(),
+            path,
             status,
-            at: SystemTime::now(),
             latency_us,
-            // An injected status answers before auth, so it names no token.
-            authorization: authenticated
-                .then(|| request.headers().get(header::AUTHORIZATION).cloned())
-                .flatten(),
-        });
+            authorization,
+        ));
     }
 }

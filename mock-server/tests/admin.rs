@@ -396,3 +396,48 @@ async fn a_listener_beyond_loopback_gets_a_generated_admin_token() {
     let loopback_only = MockServer::start().await;
     assert_eq!(loopback_only.admin_token(), None);
 }
+
+/// Finding 7 of issue 10: faults were unbounded, and each request scanned them all.
+#[tokio::test]
+async fn the_fault_list_is_bounded_with_a_clear_409() {
+    let mock = MockServer::start().await;
+    for n in 0..1_000 {
+        let (code, _) = admin(
+            &mock.panel_uri(),
+            "POST",
+            "/faults",
+            Some(json!({"status": 503, "path": format!("/nowhere/{n}")})),
+        )
+        .await;
+        assert_eq!(code, 201, "fault {n}");
+    }
+    let (code, reply) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 503})),
+    )
+    .await;
+    assert_eq!(code, 409, "{reply}");
+    assert!(
+        reply["error"].as_str().unwrap().contains("1000 faults"),
+        "{reply}"
+    );
+    let (code, reply) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 503, "path": "/".repeat(4096)})),
+    )
+    .await;
+    assert_eq!(code, 400, "{reply}");
+    admin(&mock.panel_uri(), "DELETE", "/faults", None).await;
+    let (code, _) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 503, "count": 1})),
+    )
+    .await;
+    assert_eq!(code, 201);
+}
