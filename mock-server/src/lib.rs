@@ -141,6 +141,7 @@ pub enum StartError {
 #[derive(Debug, Clone)]
 pub struct MockServerBuilder {
     config: MockConfig,
+    limits: server::Limits,
     status_addr: SocketAddr,
     panel_addr: SocketAddr,
     only: Option<Api>,
@@ -153,6 +154,7 @@ impl Default for MockServerBuilder {
     fn default() -> Self {
         Self {
             config: MockConfig::default(),
+            limits: server::Limits::default(),
             status_addr: LOOPBACK_ANY_PORT,
             panel_addr: LOOPBACK_ANY_PORT,
             only: None,
@@ -208,6 +210,27 @@ impl MockServerBuilder {
         self
     }
 
+    /// How long a request's head, and then its body, may take to arrive before the connection
+    /// is closed (default 30 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.read_timeout = timeout;
+        self
+    }
+
+    /// Connections each listener serves at once (default 1,000, at least 1); further ones
+    /// wait in the kernel's backlog until one closes.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long [`MockServer::shutdown`] (and dropping the mock) lets in-flight requests run
+    /// before their connections are closed (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.shutdown_timeout = timeout;
+        self
+    }
+
     /// Serves only one of the APIs.
     pub fn only(mut self, api: Api) -> Self {
         self.only = Some(api);
@@ -249,7 +272,12 @@ impl MockServerBuilder {
                 source,
             })?;
             let service = Arc::new(app::App::new(api, &config, Some(local)));
-            let task = tokio::spawn(server::serve(listener, service, receiver.clone()));
+            let task = tokio::spawn(server::serve(
+                listener,
+                service,
+                self.limits,
+                receiver.clone(),
+            ));
             listeners.push(Listener {
                 api,
                 addr: local,
@@ -327,7 +355,8 @@ impl MockServer {
         self.admin_token.as_deref()
     }
 
-    /// Stops accepting connections and waits (bounded) for in-flight requests to finish.
+    /// Stops accepting connections and waits for in-flight requests to finish, for at most
+    /// the shutdown timeout ([`MockServerBuilder::shutdown_timeout`]).
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         for listener in std::mem::take(&mut self.listeners) {
