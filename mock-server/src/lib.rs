@@ -58,7 +58,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use beacon_spec::Api;
-pub use fixtures::{FixtureError, Fixtures};
+pub use fixtures::{FixtureError, Fixtures, MAX_FIXTURE_BYTES};
 pub use service::MAX_BODY_BYTES;
 
 /// How the mock behaves; shared by both APIs. Set through [`MockServerBuilder`], the one
@@ -123,8 +123,8 @@ impl MockTokens {
 /// Could not start the mock.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// A listener could not bind its address.
-    #[error("cannot bind the {api} API to {addr}: {source}")]
+    /// A listener could not bind its address; the cause is the error's source.
+    #[error("cannot bind the {api} API to {addr}")]
     Bind {
         /// Which API.
         api: &'static str,
