@@ -39,6 +39,8 @@ mod clock;
 mod error;
 mod faults;
 mod fixtures;
+#[cfg(test)]
+mod handle_proptest;
 mod journal;
 mod panel_api;
 mod rate_limit;
