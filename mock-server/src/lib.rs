@@ -27,7 +27,13 @@
 //! - Every listener also serves a test-only admin API under `/__admin/`: `POST reset`,
 //!   `GET|DELETE requests` (journal), `POST tokens` (mint), `POST tokens/revoke`,
 //!   `POST|GET|DELETE faults` (latency, status or dropped connection for the next N or a
-//!   ratio of requests, optionally per path).
+//!   ratio of requests, optionally per path). It belongs to whoever started the mock: open to
+//!   loopback callers while every listener is on loopback, behind `Authorization: Bearer
+//!   <admin token>` otherwise ([`MockServer::admin_token`]); another `Origin` is 403 and a
+//!   body that is not `application/json` is 415.
+//! - Every store that grows with input is bounded (read cache 32 MiB, journal 16 MiB,
+//!   1,000 faults, 100,000 minted tokens, 100,000 rate-limit keys, 1,000 connections per
+//!   listener); see the README's "Limits and safety".
 //! - `wiremock::mount` (cargo feature `wiremock`) puts the same behaviour on a
 //!   `wiremock::MockServer`.
 
