@@ -2,13 +2,22 @@
 //! reset, request journal, token minting and revocation, fault injection.
 //!
 //! These bodies are the mock's own, not Beacon wire types, so they live here.
+//!
+//! The admin API belongs to whoever started the mock ([`AdminAccess`]): a request from a
+//! browser page of another origin is 403, a request body that is not JSON is 415, and when a
+//! listener is reachable beyond loopback (or an admin token was given) every admin request
+//! needs `Authorization: Bearer <admin token>`.
+
+use std::net::{IpAddr, SocketAddr};
 
 use beacon_spec::Api;
 use beacon_spec::status::StatusToken;
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::clock;
 use crate::error::json_response;
@@ -16,12 +25,122 @@ use crate::faults::{FaultSpec, Faults};
 use crate::journal::{Journal, JournalFilter};
 use crate::service::ApiService;
 
-/// What the admin API acts on: one API's service, journal and faults.
+/// What the admin API acts on: one API's service, journal and faults, and who may drive it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Admin<'a> {
     pub(crate) service: &'a ApiService,
     pub(crate) journal: &'a Journal,
     pub(crate) faults: &'a Faults,
+    pub(crate) access: &'a AdminAccess,
+}
+
+/// Who may drive one listener's admin API.
+#[derive(Clone, Default)]
+pub(crate) struct AdminAccess {
+    /// SHA-256 of the admin token, when the admin API requires one.
+    token: Option<[u8; 32]>,
+    /// The listener's own address, when known (not behind wiremock).
+    listener: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for AdminAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminAccess")
+            .field("token_required", &self.token.is_some())
+            .field("listener", &self.listener)
+            .finish()
+    }
+}
+
+impl AdminAccess {
+    /// Open to loopback callers without a token, or requiring `token` when it is given.
+    pub(crate) fn new(token: Option<&str>, listener: Option<SocketAddr>) -> Self {
+        Self {
+            token: token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            listener,
+        }
+    }
+
+    /// Refuses a request from a browser page of another origin (403), a request that does
+    /// not name a loopback host while no token is required (403: DNS rebinding), and a
+    /// request without the admin token when one is required (401).
+    fn check(&self, request: &Request<Bytes>) -> Result<(), AdminError> {
+        let headers = request.headers();
+        let host = headers.get(header::HOST).map(HeaderValue::as_bytes);
+        for origin in headers.get_all(header::ORIGIN) {
+            if !self.is_own_origin(origin.as_bytes(), host) {
+                return Err(admin_error(
+                    StatusCode::FORBIDDEN,
+                    "cross-origin admin requests are refused",
+                ));
+            }
+        }
+        let Some(expected) = &self.token else {
+            if host.is_some_and(|h| !self.names_this_host(h)) {
+                return Err(admin_error(
+                    StatusCode::FORBIDDEN,
+                    "the admin API answers only requests addressed to a loopback host",
+                ));
+            }
+            return Ok(());
+        };
+        let given = crate::auth::bearer(
+            headers
+                .get(header::AUTHORIZATION)
+                .map(HeaderValue::as_bytes),
+        );
+        let valid = given.is_ok_and(|token| {
+            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            bool::from(digest.ct_eq(expected))
+        });
+        if valid {
+            Ok(())
+        } else {
+            Err(admin_error(
+                StatusCode::UNAUTHORIZED,
+                "the admin API requires Authorization: Bearer <admin token> (printed at start-up, or --admin-token)",
+            ))
+        }
+    }
+
+    /// Whether `host` (a `Host` header's `host[:port]`) is a loopback name or address, or
+    /// the listener's own address.
+    fn names_this_host(&self, host: &[u8]) -> bool {
+        let Ok(authority) = http::uri::Authority::try_from(host) else {
+            return false;
+        };
+        self.is_own_host(authority.host())
+    }
+
+    fn is_own_host(&self, host: &str) -> bool {
+        if host.eq_ignore_ascii_case("localhost") {
+            return true;
+        }
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        bare.parse::<IpAddr>().is_ok_and(|ip| {
+            ip.is_loopback()
+                || self
+                    .listener
+                    .is_some_and(|l| !l.ip().is_unspecified() && l.ip() == ip)
+        })
+    }
+
+    /// Whether an `Origin` value is this listener's own: `http://`, a loopback host or the
+    /// listener's address, and the listener's port (or, behind wiremock, exactly the `Host`).
+    fn is_own_origin(&self, origin: &[u8], host: Option<&[u8]>) -> bool {
+        let Some(rest) = origin.strip_prefix(b"http://") else {
+            return false;
+        };
+        let Ok(authority) = http::uri::Authority::try_from(rest) else {
+            return false;
+        };
+        let port = authority.port_u16().unwrap_or(80);
+        let same_port = match self.listener {
+            Some(listener) => listener.port() == port,
+            None => host.is_some_and(|h| h.eq_ignore_ascii_case(rest)),
+        };
+        same_port && self.is_own_host(authority.host())
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,20 +191,58 @@ fn parse<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, Ad
         .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
 }
 
+/// Every admin route, after `/__admin`; matched exactly.
+const ROUTES: [&str; 5] = [
+    "/reset",
+    "/requests",
+    "/tokens",
+    "/tokens/revoke",
+    "/faults",
+];
+
+/// Whether a request's `Content-Type` is `application/json` (with any parameters).
+fn is_json(request: &Request<Bytes>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// Answers one admin request.
 pub(crate) fn handle(admin: Admin<'_>, request: &Request<Bytes>) -> Response<Bytes> {
+    route(admin, request).unwrap_or_else(AdminError::into_response)
+}
+
+fn route(admin: Admin<'_>, request: &Request<Bytes>) -> Result<Response<Bytes>, AdminError> {
     let Admin {
         service,
         journal,
         faults,
+        access,
     } = admin;
+    access.check(request)?;
     let route = request
         .uri()
         .path()
-        .trim_start_matches("/__admin")
-        .trim_end_matches('/');
+        .strip_prefix("/__admin")
+        .and_then(|route| ROUTES.into_iter().find(|r| *r == route))
+        .ok_or_else(|| {
+            admin_error(
+                StatusCode::NOT_FOUND,
+                "unknown admin route; see /__admin/{reset,requests,tokens,tokens/revoke,faults}",
+            )
+        })?;
     let body = request.body();
-    let result = match (request.method(), route) {
+    let has_content_type = request.headers().contains_key(header::CONTENT_TYPE);
+    if (!body.is_empty() || has_content_type) && !is_json(request) {
+        return Err(admin_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "admin request bodies must be Content-Type: application/json",
+        ));
+    }
+    match (request.method(), route) {
         (&Method::POST, "/reset") => {
             service.reset();
             journal.clear();
@@ -108,18 +265,20 @@ pub(crate) fn handle(admin: Admin<'_>, request: &Request<Bytes>) -> Response<Byt
         (&Method::POST, "/tokens") => {
             parse::<MintRequest>(body).and_then(|mint| mint_token(service, mint))
         }
-        (&Method::POST, "/tokens/revoke") => parse::<RevokeRequest>(body).map(|revoke| {
+        (&Method::POST, "/tokens/revoke") => parse::<RevokeRequest>(body).and_then(|revoke| {
             if service.tokens.revoke(&revoke.token) {
-                reply(StatusCode::OK, json!({ "revoked": true }))
+                Ok(reply(StatusCode::OK, json!({ "revoked": true })))
             } else {
-                admin_error(StatusCode::NOT_FOUND, "unknown token").into_response()
+                Err(admin_error(StatusCode::NOT_FOUND, "unknown token"))
             }
         }),
         (&Method::POST, "/faults") => parse::<FaultSpec>(body).and_then(|spec| {
             if let Some(problem) = spec.problem() {
                 return Err(admin_error(StatusCode::BAD_REQUEST, problem));
             }
-            let id = faults.add(spec);
+            let id = faults
+                .add(spec)
+                .map_err(|full| admin_error(StatusCode::CONFLICT, full))?;
             Ok(reply(StatusCode::CREATED, json!({ "id": id })))
         }),
         (&Method::GET, "/faults") => Ok(reply(StatusCode::OK, json!({ "faults": faults.list() }))),
@@ -127,16 +286,11 @@ pub(crate) fn handle(admin: Admin<'_>, request: &Request<Bytes>) -> Response<Byt
             faults.clear();
             Ok(reply(StatusCode::OK, json!({ "cleared": true })))
         }
-        (_, "/reset" | "/requests" | "/tokens" | "/tokens/revoke" | "/faults") => Err(admin_error(
+        _ => Err(admin_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed",
         )),
-        _ => Err(admin_error(
-            StatusCode::NOT_FOUND,
-            "unknown admin route; see /__admin/{reset,requests,tokens,tokens/revoke,faults}",
-        )),
-    };
-    result.unwrap_or_else(AdminError::into_response)
+    }
 }
 
 fn journal_filter(query: &str) -> Result<JournalFilter, AdminError> {
@@ -180,7 +334,10 @@ fn mint_token(service: &ApiService, mint: MintRequest) -> Result<Response<Bytes>
         ),
         Api::Panel => format!("panel_{}", clock::random_string(clock::HEX, 32)),
     };
-    service.tokens.insert(&token, index);
+    service
+        .tokens
+        .mint(&token, index)
+        .map_err(|full| admin_error(StatusCode::CONFLICT, full))?;
     Ok(reply(
         StatusCode::CREATED,
         json!({ "token": token, "principal": principals[index], "note": "shown once; store it now" }),

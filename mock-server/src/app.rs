@@ -4,14 +4,14 @@
 //! `App::handle` is synchronous and always returns a response, so the same code serves the
 //! hyper listener (`server.rs`) and the wiremock adapter (`wiremock.rs`).
 
-use std::net::IpAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
 
 use beacon_spec::Api;
 use bytes::Bytes;
 use http::{Request, Response, header};
 
-use crate::admin::{self, Admin};
+use crate::admin::{self, Admin, AdminAccess};
 use crate::config::MockConfig;
 use crate::error::ApiError;
 use crate::faults::Faults;
@@ -34,14 +34,18 @@ pub(crate) struct App {
     service: ApiService,
     journal: Journal,
     faults: Faults,
+    access: AdminAccess,
 }
 
 impl App {
-    pub(crate) fn new(api: Api, config: &MockConfig) -> Self {
+    /// One API's mock. `listener` is the address it is served on, when known: the admin
+    /// API accepts browser requests only from that origin.
+    pub(crate) fn new(api: Api, config: &MockConfig, listener: Option<SocketAddr>) -> Self {
         Self {
             service: ApiService::new(api, config),
             journal: Journal::default(),
             faults: Faults::default(),
+            access: AdminAccess::new(config.admin_token.as_deref(), listener),
         }
     }
 
@@ -53,6 +57,7 @@ impl App {
                 service: &self.service,
                 journal: &self.journal,
                 faults: &self.faults,
+                access: &self.access,
             };
             return Handled {
                 response: admin::handle(admin, request),
@@ -98,16 +103,17 @@ impl App {
             status,
             latency_us,
         );
-        self.journal.push(Recorded {
-            method: request.method().clone(),
-            path: path.cloned(),
+        // An injected status answers before auth, so it names no token.
+        let authorization = authenticated
+            .then(|| request.headers().get(header::AUTHORIZATION))
+            .flatten();
+        let path = path.map_or(request.uri().path(), |p| p.as_str());
+        self.journal.push(Recorded::new(
+            request.method(),
+            path,
             status,
-            at: SystemTime::now(),
             latency_us,
-            // An injected status answers before auth, so it names no token.
-            authorization: authenticated
-                .then(|| request.headers().get(header::AUTHORIZATION).cloned())
-                .flatten(),
-        });
+            authorization,
+        ));
     }
 }

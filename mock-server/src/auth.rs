@@ -1,6 +1,7 @@
 //! Bearer tokens: kept only as SHA-256 digests, compared in constant time.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 use sha2::{Digest, Sha256};
@@ -63,7 +64,19 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct TokenStore {
     entries: RwLock<HashMap<u64, Vec<Entry>>>,
+    /// Tokens minted through the admin API since start-up or the last reset.
+    minted: AtomicUsize,
 }
+
+/// Tokens the admin API mints at most between resets.
+pub(crate) const MAX_MINTED_TOKENS: usize = 100_000;
+
+/// The token store holds [`MAX_MINTED_TOKENS`] minted tokens already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{MAX_MINTED_TOKENS} tokens were minted, the most the mock keeps; POST /__admin/reset to start over"
+)]
+pub(crate) struct TokensFull;
 
 fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -86,6 +99,25 @@ impl TokenStore {
             principal,
             revoked: false,
         });
+    }
+
+    /// Issues a freshly minted `token` to `principal`, unless [`MAX_MINTED_TOKENS`] were
+    /// minted already.
+    pub(crate) fn mint(&self, token: &str, principal: usize) -> Result<(), TokensFull> {
+        self.mint_within(token, principal, MAX_MINTED_TOKENS)
+    }
+
+    fn mint_within(&self, token: &str, principal: usize, most: usize) -> Result<(), TokensFull> {
+        let claimed = self
+            .minted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < most).then_some(n + 1)
+            });
+        if claimed.is_err() {
+            return Err(TokensFull);
+        }
+        self.insert(token, principal);
+        Ok(())
     }
 
     /// Revokes `token`; returns whether it was known.
@@ -130,6 +162,7 @@ impl TokenStore {
         }
         let fresh = fresh.entries.into_inner();
         *self.entries.write() = fresh;
+        self.minted.store(0, Ordering::Release);
     }
 }
 
@@ -184,5 +217,21 @@ mod tests {
         );
         store.insert("tok_1234567890", 3);
         assert_eq!(store.principal("tok_1234567890").map(|p| p.0), Ok(3));
+    }
+
+    /// Finding 7 of issue 10: minted tokens were unbounded.
+    #[test]
+    fn minting_stops_at_the_bound_until_a_reset() {
+        let store = TokenStore::default();
+        for i in 0..3 {
+            assert_eq!(store.mint_within(&format!("tok_{i:012}"), 0, 3), Ok(()));
+        }
+        assert_eq!(store.mint_within("tok_999999999999", 0, 3), Err(TokensFull));
+        assert_eq!(
+            store.principal("tok_999999999999").map(|p| p.0),
+            Err(AuthFailure::Unknown)
+        );
+        store.replace_all([("seed_token_1234", 0)]);
+        assert_eq!(store.mint_within("tok_999999999999", 0, 3), Ok(()));
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct MockConfig {
     pub(crate) rate_limit: Option<u32>,
     /// A state transition broken on purpose (tests of the conformance suite only).
     pub(crate) defect: Option<Defect>,
+    /// The admin API's bearer token; required when set.
+    pub(crate) admin_token: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -30,6 +32,7 @@ impl Default for MockConfig {
             rate_limit_window: None,
             rate_limit: None,
             defect: None,
+            admin_token: None,
         }
     }
 }

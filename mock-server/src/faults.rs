@@ -10,6 +10,18 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+/// Faults set at most at once.
+pub(crate) const MAX_FAULTS: usize = 1_000;
+/// Longest `path` of a fault.
+const MAX_FAULT_PATH_BYTES: usize = 2 * 1024;
+
+/// [`MAX_FAULTS`] faults are set already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{MAX_FAULTS} faults are set, the most the mock keeps; DELETE /__admin/faults to clear them"
+)]
+pub(crate) struct FaultsFull;
+
 /// What an injected fault does to a request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct FaultEffect {
@@ -59,6 +71,13 @@ impl FaultSpec {
         }
         if self.latency_ms.is_some_and(|ms| ms > 60_000) {
             return Some("latency_ms must be at most 60000");
+        }
+        if self
+            .path
+            .as_ref()
+            .is_some_and(|p| p.len() > MAX_FAULT_PATH_BYTES)
+        {
+            return Some("path must be at most 2048 bytes");
         }
         None
     }
@@ -117,16 +136,20 @@ impl Faults {
         effect
     }
 
-    pub(crate) fn add(&self, spec: FaultSpec) -> u64 {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+    /// Sets a fault, unless [`MAX_FAULTS`] are set already.
+    pub(crate) fn add(&self, spec: FaultSpec) -> Result<u64, FaultsFull> {
         let mut faults = self.faults.lock();
+        if faults.len() >= MAX_FAULTS {
+            return Err(FaultsFull);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         faults.push(Fault {
             id,
             remaining: spec.count,
             spec,
         });
         self.active.store(true, Ordering::Release);
-        id
+        Ok(id)
     }
 
     pub(crate) fn list(&self) -> serde_json::Value {

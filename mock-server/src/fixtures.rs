@@ -12,16 +12,31 @@ use serde::de::DeserializeOwned;
 const STATUS_JSON: &str = include_str!("../../fixtures/status.json");
 const PANEL_JSON: &str = include_str!("../../fixtures/panel.json");
 
+/// Largest fixture file accepted.
+pub const MAX_FIXTURE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// A fixture file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    /// The file could not be read; the cause is the error's source.
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// The path is not a regular file (a directory, a FIFO, a device).
+    #[error("{} is not a regular file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is larger than [`MAX_FIXTURE_BYTES`].
+    #[error("{} is larger than {MAX_FIXTURE_BYTES} bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
     },
     /// The file is not valid fixture JSON.
     #[error("{file}: field `{field}`: {message}")]
@@ -55,13 +70,13 @@ impl Fixtures {
             .clone()
     }
 
-    /// Loads `status.json` and `panel.json` from `dir`.
+    /// Loads `status.json` and `panel.json` from `dir`. Each must be a regular file (never
+    /// a FIFO or a device, which could block or never end) of at most [`MAX_FIXTURE_BYTES`].
     pub fn from_dir(dir: &Path) -> Result<Self, FixtureError> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read_to_string(&path).map_err(|source| FixtureError::Io { path, source })
-        };
-        let (status, panel) = (read("status.json")?, read("panel.json")?);
+        let (status, panel) = (
+            read_fixture(&dir.join("status.json"))?,
+            read_fixture(&dir.join("panel.json"))?,
+        );
         let file = |name: &str| dir.join(name).display().to_string();
         Self::parse(&status, &file("status.json"), &panel, &file("panel.json"))
     }
@@ -82,6 +97,39 @@ impl Fixtures {
         fixtures.panel.check(panel_file)?;
         Ok(fixtures)
     }
+}
+
+/// Reads one fixture file, refusing what is not a regular file before opening it (opening a
+/// FIFO blocks) and reading no more than [`MAX_FIXTURE_BYTES`] (a file can grow meanwhile).
+fn read_fixture(path: &Path) -> Result<String, FixtureError> {
+    use std::io::Read;
+    let io = |source| FixtureError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(FixtureError::NotAFile {
+            path: path.to_owned(),
+        });
+    }
+    if metadata.len() > MAX_FIXTURE_BYTES {
+        return Err(FixtureError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_FIXTURE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > MAX_FIXTURE_BYTES {
+        return Err(FixtureError::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    Ok(text)
 }
 
 /// Where an entity sits in a fixture file (`*` = every array item), the keys that are the
@@ -229,15 +277,25 @@ impl StatusFixtures {
                 "at least one workspace is required",
             ));
         }
+        let mut owners = std::collections::HashMap::new();
         for (w, workspace) in self.workspaces.iter().enumerate() {
             for (t, token) in workspace.tokens.iter().enumerate() {
+                let field = format!("workspaces.{w}.tokens.{t}.token");
                 if !StatusToken::is_well_formed(&token.token) {
                     return Err(invalid(
                         file,
-                        &format!("workspaces.{w}.tokens.{t}.token"),
+                        &field,
                         "not a bkn_live_ token (bkn_live_ + 32 lowercase alphanumerics)",
                     ));
                 }
+                one_owner(
+                    &mut owners,
+                    &token.token,
+                    &workspace.id,
+                    "workspace",
+                    file,
+                    &field,
+                )?;
             }
         }
         Ok(())
@@ -279,15 +337,18 @@ impl PanelFixtures {
             ));
         }
         let mut ids = std::collections::HashSet::new();
+        let mut owners = std::collections::HashMap::new();
         for (a, account) in self.accounts.iter().enumerate() {
             for (t, token) in account.tokens.iter().enumerate() {
+                let field = format!("accounts.{a}.tokens.{t}");
                 if !crate::auth::is_bearer_token(token) {
                     return Err(invalid(
                         file,
-                        &format!("accounts.{a}.tokens.{t}"),
+                        &field,
                         "a token is 1 to 256 visible ASCII characters without spaces",
                     ));
                 }
+                one_owner(&mut owners, token, &account.id, "account", file, &field)?;
             }
             for (s, server) in account.servers.iter().enumerate() {
                 if !ids.insert(server.detail.id.clone()) {
@@ -300,6 +361,27 @@ impl PanelFixtures {
             }
         }
         Ok(())
+    }
+}
+
+/// Refuses a token listed for two principals (a token belongs to one), naming both.
+fn one_owner<'f>(
+    owners: &mut std::collections::HashMap<&'f str, &'f str>,
+    token: &'f str,
+    principal: &'f str,
+    kind: &str,
+    file: &str,
+    field: &str,
+) -> Result<(), FixtureError> {
+    match owners.insert(token, principal) {
+        Some(first) if first != principal => Err(invalid(
+            file,
+            field,
+            &format!(
+                "this token is listed for both {kind} {first} and {kind} {principal}; a token belongs to one"
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -1,35 +1,76 @@
-//! The request journal of one API: the most recent requests, kept as cheap clones of their
-//! parts and formatted (time, redacted token) only when read.
+//! The request journal of one API: the most recent requests, at most
+//! [`JOURNAL_CAPACITY_BYTES`] of them, formatted (time, redacted token) only when read.
+//!
+//! Each entry owns a copy of its path (truncated to [`MAX_PATH_BYTES`]) and of its
+//! `Authorization` value, never a clone that would keep the request's whole head alive.
 
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use http::uri::PathAndQuery;
 use http::{HeaderValue, Method};
 use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::auth::{self, Redacted};
 
-/// Entries kept in the journal; older ones are dropped.
-const JOURNAL_CAPACITY: usize = 10_000;
+/// Bytes kept in the journal (paths, tokens and per-entry overhead); the oldest entries are
+/// dropped to make room.
+pub(crate) const JOURNAL_CAPACITY_BYTES: usize = 16 * 1024 * 1024;
+/// Longest path and query kept per entry; longer ones are cut and marked `truncated`.
+pub(crate) const MAX_PATH_BYTES: usize = 2 * 1024;
+/// Longest `Authorization` value kept (a bearer token is at most 256 characters).
+const MAX_AUTHORIZATION_BYTES: usize = 512;
+/// What one entry costs besides its path, method and token.
+const ENTRY_OVERHEAD: usize = 128;
 
-/// One journaled request, as recorded on the request path: no formatting, no allocation
-/// beyond reference-counted clones.
+/// One journaled request, as recorded on the request path: no formatting.
 #[derive(Debug, Clone)]
 pub(crate) struct Recorded {
-    pub(crate) method: Method,
-    pub(crate) path: Option<PathAndQuery>,
-    pub(crate) status: u16,
-    pub(crate) at: SystemTime,
-    pub(crate) latency_us: u64,
+    method: Method,
+    path: Box<str>,
+    truncated: bool,
+    status: u16,
+    at: SystemTime,
+    latency_us: u64,
     /// The `Authorization` header value, kept in memory only and redacted when read.
-    pub(crate) authorization: Option<HeaderValue>,
+    authorization: Option<HeaderValue>,
 }
 
 impl Recorded {
+    /// An entry owning bounded copies of `path` and `authorization`.
+    pub(crate) fn new(
+        method: &Method,
+        path: &str,
+        status: u16,
+        latency_us: u64,
+        authorization: Option<&HeaderValue>,
+    ) -> Self {
+        let mut end = path.len().min(MAX_PATH_BYTES);
+        while !path.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self {
+            method: method.clone(),
+            path: path[..end].into(),
+            truncated: end < path.len(),
+            status,
+            at: SystemTime::now(),
+            latency_us,
+            authorization: authorization
+                .filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES)
+                .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()),
+        }
+    }
+
+    fn cost(&self) -> usize {
+        self.path.len()
+            + self.method.as_str().len()
+            + self.authorization.as_ref().map_or(0, HeaderValue::len)
+            + ENTRY_OVERHEAD
+    }
+
     fn path(&self) -> &str {
-        self.path.as_ref().map_or("/", PathAndQuery::as_str)
+        &self.path
     }
 
     fn token(&self) -> Option<String> {
@@ -48,6 +89,9 @@ pub(crate) struct JournalEntry {
     at: String,
     latency_us: u64,
     token: Option<String>,
+    /// The path was longer than [`MAX_PATH_BYTES`] and is cut.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
 }
 
 /// What `GET /__admin/requests` filters on.
@@ -58,23 +102,50 @@ pub(crate) struct JournalFilter {
     pub(crate) status: Option<u16>,
 }
 
-/// The most recent requests of one API.
 #[derive(Debug, Default)]
+struct Entries {
+    queue: VecDeque<Recorded>,
+    bytes: usize,
+}
+
+/// The most recent requests of one API, at most [`JOURNAL_CAPACITY_BYTES`] of them.
+#[derive(Debug)]
 pub(crate) struct Journal {
-    entries: Mutex<VecDeque<Recorded>>,
+    capacity: usize,
+    entries: Mutex<Entries>,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Self::with_capacity(JOURNAL_CAPACITY_BYTES)
+    }
 }
 
 impl Journal {
-    pub(crate) fn push(&self, entry: Recorded) {
-        let mut entries = self.entries.lock();
-        if entries.len() == JOURNAL_CAPACITY {
-            entries.pop_front();
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::default(),
         }
-        entries.push_back(entry);
+    }
+
+    pub(crate) fn push(&self, entry: Recorded) {
+        let cost = entry.cost();
+        let mut entries = self.entries.lock();
+        while entries.bytes + cost > self.capacity {
+            let Some(oldest) = entries.queue.pop_front() else {
+                break;
+            };
+            entries.bytes -= oldest.cost();
+        }
+        entries.bytes += cost;
+        entries.queue.push_back(entry);
     }
 
     pub(crate) fn clear(&self) {
-        self.entries.lock().clear();
+        let mut entries = self.entries.lock();
+        entries.queue = VecDeque::new();
+        entries.bytes = 0;
     }
 
     /// The entries that match `filter`, oldest first, formatted outside the lock.
@@ -82,6 +153,7 @@ impl Journal {
         let selected: Vec<Recorded> = {
             let entries = self.entries.lock();
             entries
+                .queue
                 .iter()
                 .filter(|e| {
                     filter
@@ -108,7 +180,55 @@ impl Journal {
                 at: humantime::format_rfc3339_millis(e.at).to_string(),
                 latency_us: e.latency_us,
                 token: e.token(),
+                truncated: e.truncated,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Finding 2 of issue 10: the journal was bounded by count, and each entry kept its
+    /// whole path (and, through a shared clone, the request's head).
+    #[test]
+    fn the_journal_is_bounded_in_bytes_and_cuts_long_paths() {
+        let journal = Journal::with_capacity(256 * 1024);
+        let long = format!("/api/v1/{}", "a".repeat(32 * 1024));
+        for _ in 0..6_000 {
+            journal.push(Recorded::new(&Method::GET, &long, 401, 1, None));
+        }
+        let entries = journal.entries.lock();
+        assert!(entries.bytes <= 256 * 1024, "{} bytes", entries.bytes);
+        assert_eq!(
+            entries.bytes,
+            entries.queue.iter().map(Recorded::cost).sum::<usize>()
+        );
+        assert!(
+            entries.queue.len() > 50,
+            "{} entries kept",
+            entries.queue.len()
+        );
+        assert!(
+            entries
+                .queue
+                .iter()
+                .all(|e| e.path.len() == MAX_PATH_BYTES && e.truncated)
+        );
+        drop(entries);
+        let shown = journal.matching(&JournalFilter::default());
+        assert!(
+            serde_json::to_string(&shown)
+                .unwrap()
+                .contains("\"truncated\":true")
+        );
+    }
+
+    #[test]
+    fn a_path_is_cut_on_a_character_boundary() {
+        let path = "é".repeat(MAX_PATH_BYTES);
+        let entry = Recorded::new(&Method::GET, &path, 200, 1, None);
+        assert!(entry.path.len() <= MAX_PATH_BYTES && entry.truncated);
     }
 }

@@ -27,7 +27,13 @@
 //! - Every listener also serves a test-only admin API under `/__admin/`: `POST reset`,
 //!   `GET|DELETE requests` (journal), `POST tokens` (mint), `POST tokens/revoke`,
 //!   `POST|GET|DELETE faults` (latency, status or dropped connection for the next N or a
-//!   ratio of requests, optionally per path).
+//!   ratio of requests, optionally per path). It belongs to whoever started the mock: open to
+//!   loopback callers while every listener is on loopback, behind `Authorization: Bearer
+//!   <admin token>` otherwise ([`MockServer::admin_token`]); another `Origin` is 403 and a
+//!   body that is not `application/json` is 415.
+//! - Every store that grows with input is bounded (read cache 32 MiB, journal 16 MiB,
+//!   1,000 faults, 100,000 minted tokens, 100,000 rate-limit keys, 1,000 connections per
+//!   listener); see the README's "Limits and safety".
 //! - `wiremock::mount` (cargo feature `wiremock`) puts the same behaviour on a
 //!   `wiremock::MockServer`.
 
@@ -41,6 +47,8 @@ mod defect;
 mod error;
 mod faults;
 mod fixtures;
+#[cfg(test)]
+mod handle_proptest;
 mod journal;
 mod panel_api;
 mod rate_limit;
@@ -64,7 +72,7 @@ use config::MockConfig;
 #[cfg(feature = "defects")]
 #[doc(hidden)]
 pub use defect::Defect;
-pub use fixtures::{FixtureError, Fixtures};
+pub use fixtures::{FixtureError, Fixtures, MAX_FIXTURE_BYTES};
 pub use service::MAX_BODY_BYTES;
 
 /// Ready-to-use tokens of the fixtures.
@@ -100,8 +108,8 @@ impl MockTokens {
 /// Could not start the mock.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    /// A listener could not bind its address.
-    #[error("cannot bind the {api} API to {addr}: {source}")]
+    /// A listener could not bind its address; the cause is the error's source.
+    #[error("cannot bind the {api} API to {addr}")]
     Bind {
         /// Which API.
         api: &'static str,
@@ -118,6 +126,7 @@ pub enum StartError {
 #[derive(Debug, Clone)]
 pub struct MockServerBuilder {
     config: MockConfig,
+    limits: server::Limits,
     status_addr: SocketAddr,
     panel_addr: SocketAddr,
     only: Option<Api>,
@@ -130,6 +139,7 @@ impl Default for MockServerBuilder {
     fn default() -> Self {
         Self {
             config: MockConfig::default(),
+            limits: server::Limits::default(),
             status_addr: LOOPBACK_ANY_PORT,
             panel_addr: LOOPBACK_ANY_PORT,
             only: None,
@@ -156,6 +166,14 @@ impl MockServerBuilder {
     /// workspace when it has the `bkn_live_` format.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.config.tokens.push(token.into());
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every admin request. Without it, the admin
+    /// API is open while every listener is on loopback, and [`MockServerBuilder::try_start`]
+    /// generates a token (see [`MockServer::admin_token`]) when one is not.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.config.admin_token = Some(token.into());
         self
     }
 
@@ -186,6 +204,27 @@ impl MockServerBuilder {
         self
     }
 
+    /// How long a request's head, and then its body, may take to arrive before the connection
+    /// is closed (default 30 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.read_timeout = timeout;
+        self
+    }
+
+    /// Connections each listener serves at once (default 1,000, at least 1); further ones
+    /// wait in the kernel's backlog until one closes.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long [`MockServer::shutdown`] (and dropping the mock) lets in-flight requests run
+    /// before their connections are closed (default 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.shutdown_timeout = timeout;
+        self
+    }
+
     /// Serves only one of the APIs.
     pub fn only(mut self, api: Api) -> Self {
         self.only = Some(api);
@@ -200,14 +239,20 @@ impl MockServerBuilder {
     /// Binds and starts serving.
     pub async fn try_start(self) -> Result<MockServer, StartError> {
         let (shutdown, receiver) = watch::channel(false);
-        let mut listeners = Vec::new();
-        for (api, addr) in [
+        let served: Vec<(Api, SocketAddr)> = [
             (Api::Status, self.status_addr),
             (Api::Panel, self.panel_addr),
-        ] {
-            if self.only.is_some_and(|only| only != api) {
-                continue;
-            }
+        ]
+        .into_iter()
+        .filter(|(api, _)| self.only.is_none_or(|only| only == *api))
+        .collect();
+        let mut config = self.config;
+        let beyond_loopback = served.iter().any(|(_, addr)| !addr.ip().is_loopback());
+        if beyond_loopback && config.admin_token.is_none() {
+            config.admin_token = Some(format!("bma_{}", clock::random_string(clock::ALNUM, 32)));
+        }
+        let mut listeners = Vec::new();
+        for (api, addr) in served {
             let listener = TcpListener::bind(addr)
                 .await
                 .map_err(|source| StartError::Bind {
@@ -220,8 +265,13 @@ impl MockServerBuilder {
                 addr,
                 source,
             })?;
-            let service = Arc::new(app::App::new(api, &self.config));
-            let task = tokio::spawn(server::serve(listener, service, receiver.clone()));
+            let service = Arc::new(app::App::new(api, &config, Some(local)));
+            let task = tokio::spawn(server::serve(
+                listener,
+                service,
+                self.limits,
+                receiver.clone(),
+            ));
             listeners.push(Listener {
                 api,
                 addr: local,
@@ -230,7 +280,8 @@ impl MockServerBuilder {
         }
         Ok(MockServer {
             listeners,
-            tokens: MockTokens::from_config(&self.config),
+            tokens: MockTokens::from_config(&config),
+            admin_token: config.admin_token,
             shutdown,
         })
     }
@@ -248,6 +299,7 @@ struct Listener {
 pub struct MockServer {
     listeners: Vec<Listener>,
     tokens: MockTokens,
+    admin_token: Option<String>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -290,7 +342,15 @@ impl MockServer {
         &self.tokens
     }
 
-    /// Stops accepting connections and waits (bounded) for in-flight requests to finish.
+    /// The token the admin API requires (`Authorization: Bearer <token>`), if it requires
+    /// one: the one given to [`MockServerBuilder::admin_token`], or one generated at start
+    /// because a listener is reachable beyond loopback.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
+    }
+
+    /// Stops accepting connections and waits for in-flight requests to finish, for at most
+    /// the shutdown timeout ([`MockServerBuilder::shutdown_timeout`]).
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         for listener in std::mem::take(&mut self.listeners) {

@@ -1,6 +1,6 @@
 //! Fixed-window rate limiting over several windows at once, exact under concurrency.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -58,13 +58,48 @@ struct Bucket {
 ///
 /// One lock covers every window, so a request is counted against all of its windows or
 /// none, and N concurrent requests against L remaining yield exactly min(N, L) successes.
+/// Windows that have ended are dropped in the order they started, so that each request pays
+/// amortised O(1) for them; at most [`MAX_TRACKED_KEYS`] windows are kept.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     windows: Vec<Window>,
-    buckets: Mutex<HashMap<RateKey, Bucket>>,
+    /// The longest window's period: a bucket older than this counts for nothing.
+    longest: Duration,
+    buckets: Mutex<Buckets>,
 }
 
-const PRUNE_ABOVE: usize = 10_000;
+/// Keys (client addresses, workspaces, tokens) with a live window, at most; past it the
+/// oldest window is forgotten early (that key starts afresh).
+pub(crate) const MAX_TRACKED_KEYS: usize = 100_000;
+
+#[derive(Debug, Default)]
+struct Buckets {
+    map: HashMap<RateKey, Bucket>,
+    /// When each window started, in start order; an item whose key restarted since is stale.
+    started: VecDeque<(Instant, RateKey)>,
+    /// Items of `started` examined, for the tests of the amortised bound.
+    #[cfg(test)]
+    examined: usize,
+}
+
+impl Buckets {
+    /// Drops the oldest window while it has ended (or while more than `most` keys are live).
+    fn expire(&mut self, now: Instant, longest: Duration, most: usize) {
+        while let Some(&(started, key)) = self.started.front() {
+            if now.duration_since(started) < longest && self.map.len() <= most {
+                break;
+            }
+            self.started.pop_front();
+            #[cfg(test)]
+            {
+                self.examined += 1;
+            }
+            if self.map.get(&key).is_some_and(|b| b.started == started) {
+                self.map.remove(&key);
+            }
+        }
+    }
+}
 
 /// Keys one request is counted under at most (Status: its IP and its workspace).
 pub(crate) const MAX_KEYS: usize = 2;
@@ -76,7 +111,7 @@ impl RateLimiter {
         period: Option<Duration>,
         limit: Option<u32>,
     ) -> Self {
-        let windows = policy
+        let windows: Vec<Window> = policy
             .windows
             .iter()
             .map(|w| Window {
@@ -85,9 +120,15 @@ impl RateLimiter {
                 period: period.unwrap_or(Duration::from_secs(w.period_secs)),
             })
             .collect();
+        let longest = windows
+            .iter()
+            .map(|w: &Window| w.period)
+            .max()
+            .unwrap_or_default();
         Self {
             windows,
-            buckets: Mutex::new(HashMap::new()),
+            longest,
+            buckets: Mutex::default(),
         }
     }
 
@@ -98,16 +139,15 @@ impl RateLimiter {
     }
 
     fn acquire_at(&self, keys: &[RateKey], now: Instant) -> RateDecision {
-        let mut buckets = self.buckets.lock();
-        if buckets.len() > PRUNE_ABOVE {
-            let longest = self
-                .windows
-                .iter()
-                .map(|w| w.period)
-                .max()
-                .unwrap_or_default();
-            buckets.retain(|_, b| now.duration_since(b.started) < longest);
-        }
+        let mut guard = self.buckets.lock();
+        // Room for this request's keys within the bound.
+        let most = MAX_TRACKED_KEYS.saturating_sub(MAX_KEYS);
+        guard.expire(now, self.longest, most);
+        let Buckets {
+            map: buckets,
+            started,
+            ..
+        } = &mut *guard;
         // (limit, count after reset, reset instant) of each applicable window, on the stack.
         let mut states = [(RateKey::Workspace(0), 0, 0, now); MAX_KEYS];
         let mut len = 0;
@@ -115,15 +155,19 @@ impl RateLimiter {
             let Some(window) = self.windows.iter().find(|w| w.scope == key.scope()) else {
                 continue;
             };
-            let bucket = buckets.entry(*key).or_insert(Bucket {
-                started: now,
-                count: 0,
+            let bucket = buckets.entry(*key).or_insert_with(|| {
+                started.push_back((now, *key));
+                Bucket {
+                    started: now,
+                    count: 0,
+                }
             });
             if now.duration_since(bucket.started) >= window.period {
                 *bucket = Bucket {
                     started: now,
                     count: 0,
                 };
+                started.push_back((now, *key));
             }
             states[len] = (
                 *key,
@@ -173,7 +217,9 @@ impl RateLimiter {
 
     /// Forgets every window.
     pub(crate) fn reset(&self) {
-        self.buckets.lock().clear();
+        let mut buckets = self.buckets.lock();
+        buckets.map.clear();
+        buckets.started.clear();
     }
 }
 
@@ -250,5 +296,46 @@ mod tests {
         assert_eq!((denied.allowed, denied.reset_secs), (false, 2));
         let later = limiter.acquire_at(&key, start + Duration::from_secs(2));
         assert_eq!((later.allowed, later.remaining), (true, 179));
+    }
+
+    fn ip(n: u32) -> RateKey {
+        RateKey::ClientIp(IpAddr::V4(std::net::Ipv4Addr::from(0x7f01_0000 + n)))
+    }
+
+    /// Finding 3 of issue 10: past 10,000 keys every request rescanned the whole map.
+    #[test]
+    fn ended_windows_are_dropped_in_amortised_constant_work() {
+        let limiter = RateLimiter::new(&STATUS, None, None);
+        let start = Instant::now();
+        for n in 0..12_000 {
+            assert!(limiter.acquire_at(&[ip(n)], start).allowed);
+        }
+        // 12,000 live windows: a request examines none of them.
+        for n in 0..1_000 {
+            limiter.acquire_at(&[ip(n)], start + Duration::from_secs(1));
+        }
+        assert_eq!(limiter.buckets.lock().examined, 0);
+        // Once they have ended, each is dropped once, and the map shrinks.
+        let later = start + Duration::from_secs(61);
+        for n in 0..1_000 {
+            limiter.acquire_at(&[ip(100_000 + n)], later);
+        }
+        let buckets = limiter.buckets.lock();
+        assert_eq!(buckets.examined, 12_000);
+        assert_eq!(buckets.map.len(), 1_000);
+        assert_eq!(buckets.started.len(), 1_000);
+    }
+
+    #[test]
+    fn live_keys_are_bounded_by_forgetting_the_oldest() {
+        let limiter = RateLimiter::new(&STATUS, None, Some(1));
+        let start = Instant::now();
+        for n in 0..(MAX_TRACKED_KEYS as u32 + 10) {
+            limiter.acquire_at(&[ip(n)], start);
+        }
+        assert!(limiter.buckets.lock().map.len() <= MAX_TRACKED_KEYS);
+        // The newest key is still limited.
+        let newest = ip(MAX_TRACKED_KEYS as u32 + 9);
+        assert!(!limiter.acquire_at(&[newest], start).allowed);
     }
 }

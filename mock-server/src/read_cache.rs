@@ -2,28 +2,57 @@
 //!
 //! A read's body depends only on the state, the caller and the path and query, so it can be
 //! served again as the same bytes until state changes. A generation counter makes this safe
-//! under concurrency: a body computed while a write was in flight is never stored.
+//! under concurrency: a body computed while a write was in flight is never stored. The cache
+//! is bounded in bytes and evicts its oldest entries first.
 
 use parking_lot::RwLock;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 
 use bytes::Bytes;
 
-/// Entries kept at most; the cache is emptied when it would grow past this.
-const CAPACITY: usize = 4_096;
+/// Bytes of bodies and keys kept at most; the oldest entries are evicted to make room, and a
+/// body larger than this is not kept at all.
+pub(crate) const CAPACITY_BYTES: usize = 32 * 1024 * 1024;
+
+/// What one entry costs besides its body and target: the map slot and the queue slot.
+const ENTRY_OVERHEAD: usize = 96;
+
+#[derive(Debug)]
+struct Entry {
+    principal: usize,
+    target: Box<str>,
+    body: Bytes,
+}
+
+impl Entry {
+    fn cost(&self) -> usize {
+        self.body.len() + self.target.len() + ENTRY_OVERHEAD
+    }
+}
 
 #[derive(Debug, Default)]
 struct Inner {
     generation: u64,
-    entries: HashMap<u64, (usize, Box<str>, Bytes)>,
+    entries: HashMap<u64, Entry>,
+    /// Keys in insertion order, oldest first.
+    order: VecDeque<u64>,
+    bytes: usize,
 }
 
-/// Read bodies by (principal, path and query). Hits share a read lock.
-#[derive(Debug, Default)]
+/// Read bodies by (principal, path and query), at most [`CAPACITY_BYTES`] of them. Hits share a
+/// read lock.
+#[derive(Debug)]
 pub(crate) struct ReadCache {
     hasher: RandomState,
+    capacity: usize,
     inner: RwLock<Inner>,
+}
+
+impl Default for ReadCache {
+    fn default() -> Self {
+        Self::with_capacity(CAPACITY_BYTES)
+    }
 }
 
 /// What a lookup saw: the key to store under and the generation the read started in.
@@ -34,12 +63,20 @@ pub(crate) struct Ticket {
 }
 
 impl ReadCache {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            hasher: RandomState::new(),
+            capacity,
+            inner: RwLock::default(),
+        }
+    }
+
     /// The memoized body, or a ticket to store the body about to be computed.
     pub(crate) fn get(&self, principal: usize, target: &str) -> Result<Bytes, Ticket> {
         let key = self.hasher.hash_one((principal, target));
         let inner = self.inner.read();
         match inner.entries.get(&key) {
-            Some((p, t, body)) if *p == principal && **t == *target => Ok(body.clone()),
+            Some(e) if e.principal == principal && *e.target == *target => Ok(e.body.clone()),
             _ => Err(Ticket {
                 key,
                 generation: inner.generation,
@@ -47,18 +84,57 @@ impl ReadCache {
         }
     }
 
-    /// Stores `body` unless a write happened since `ticket` was issued.
+    /// Stores `body` unless a write happened since `ticket` was issued, evicting the oldest
+    /// entries past the capacity.
     pub(crate) fn put(&self, ticket: Ticket, principal: usize, target: &str, body: Bytes) {
+        let entry = Entry {
+            principal,
+            target: target.into(),
+            body,
+        };
+        let cost = entry.cost();
+        if cost > self.capacity {
+            return;
+        }
         let mut inner = self.inner.write();
         if inner.generation != ticket.generation {
             return;
         }
-        if inner.entries.len() >= CAPACITY {
-            inner.entries.clear();
+        let inner = &mut *inner;
+        if let Some(old) = inner.entries.remove(&ticket.key) {
+            // A colliding or concurrently stored key: its queue slot stays and is skipped.
+            inner.bytes -= old.cost();
         }
-        inner
-            .entries
-            .insert(ticket.key, (principal, target.into(), body));
+        while inner.bytes + cost > self.capacity {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = inner.entries.remove(&oldest) {
+                inner.bytes -= old.cost();
+            }
+        }
+        inner.bytes += cost;
+        inner.entries.insert(ticket.key, entry);
+        inner.order.push_back(ticket.key);
+        // Queue slots of replaced keys: keep the queue within twice the live entries.
+        if inner.order.len() > 2 * inner.entries.len() + 16 {
+            let entries = &inner.entries;
+            let mut seen = std::collections::HashSet::new();
+            let mut order: Vec<u64> = inner
+                .order
+                .drain(..)
+                .rev()
+                .filter(|k| entries.contains_key(k) && seen.insert(*k))
+                .collect();
+            order.reverse();
+            inner.order = order.into();
+        }
+    }
+
+    /// Bytes held (bodies, keys and per-entry overhead).
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.inner.read().bytes
     }
 
     /// Forgets every body; call after every write.
@@ -66,6 +142,8 @@ impl ReadCache {
         let mut inner = self.inner.write();
         inner.generation += 1;
         inner.entries.clear();
+        inner.order.clear();
+        inner.bytes = 0;
     }
 }
 
@@ -87,5 +165,41 @@ mod tests {
             cache.get(1, "/servers").is_err(),
             "another principal has its own entry"
         );
+    }
+
+    /// Finding 1 of issue 10: the cache was bounded by entry count, so large pages grew it
+    /// without limit.
+    #[test]
+    fn the_cache_is_bounded_in_bytes_and_evicts_the_oldest() {
+        let cache = ReadCache::with_capacity(1024 * 1024);
+        let page = Bytes::from(vec![b'x'; 300 * 1024]);
+        for n in 0..100 {
+            let target = format!("/servers/123/console?lines=1000&n={n}");
+            let ticket = cache.get(0, &target).unwrap_err();
+            cache.put(ticket, 0, &target, page.clone());
+            assert!(cache.bytes() <= 1024 * 1024, "{} bytes", cache.bytes());
+        }
+        assert!(cache.get(0, "/servers/123/console?lines=1000&n=99").is_ok());
+        assert!(cache.get(0, "/servers/123/console?lines=1000&n=97").is_ok());
+        assert!(
+            cache
+                .get(0, "/servers/123/console?lines=1000&n=96")
+                .is_err(),
+            "the oldest were evicted"
+        );
+        let huge = Bytes::from(vec![b'x'; 2 * 1024 * 1024]);
+        let ticket = cache.get(0, "/huge").unwrap_err();
+        cache.put(ticket, 0, "/huge", huge);
+        assert!(
+            cache.get(0, "/huge").is_err(),
+            "larger than the cache: not kept"
+        );
+        // The same key stored again replaces its entry and its bytes.
+        for _ in 0..10 {
+            let ticket = cache.get(1, "/servers").unwrap_err();
+            cache.put(ticket, 1, "/servers", Bytes::from_static(b"[]"));
+            cache.invalidate();
+        }
+        assert_eq!(cache.bytes(), 0);
     }
 }

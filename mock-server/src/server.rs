@@ -1,4 +1,5 @@
-//! The hyper 1.x accept loop: one listener per API, graceful shutdown, body limit.
+//! The hyper 1.x accept loop: one listener per API, graceful shutdown, body limit, read
+//! timeouts, a connection limit with back-pressure, and a pause on accept errors.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,13 +14,51 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 use crate::app::App;
 use crate::service::{BodyTooLarge, MAX_BODY_BYTES};
 
-/// How long shutdown waits for in-flight requests.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How a listener treats its connections.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// How long a request's head, and then its body, may take to arrive.
+    pub(crate) read_timeout: Duration,
+    /// Connections served at once; past it, new ones wait in the kernel's backlog.
+    pub(crate) max_connections: usize,
+    /// How long shutdown waits for in-flight requests before closing their connections.
+    pub(crate) shutdown_timeout: Duration,
+}
+
+/// The defaults of [`Limits`].
+pub(crate) const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+pub(crate) const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the loop pauses after an accept error that is not the peer's (no file
+/// descriptors left, no memory), as axum's `serve` does.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+/// An accept error that concerns one connection only: try the next one at once.
+fn is_connection_error(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
 
 /// Returned by the service to make hyper close the connection without answering.
 #[derive(Debug)]
@@ -34,46 +73,86 @@ impl std::fmt::Display for DroppedConnection {
 impl std::error::Error for DroppedConnection {}
 
 /// Serves `service` on `listener` until `shutdown` changes, then lets in-flight requests
-/// finish (up to a bound).
+/// finish for up to `limits.shutdown_timeout`.
 pub(crate) async fn serve(
     listener: TcpListener,
     service: Arc<App>,
+    limits: Limits,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(Duration::from_secs(30));
+        .header_read_timeout(limits.read_timeout);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut connections = JoinSet::new();
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let service = Arc::clone(&service);
-                let connection = http.serve_connection(
-                    TokioIo::new(stream),
-                    service_fn(move |request| answer(Arc::clone(&service), request, peer)),
-                );
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-            }
+        // Reap finished connections: amortised O(1) per accept.
+        while connections.try_join_next().is_some() {}
+        // Back-pressure: no accept while every slot is taken.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
             _ = shutdown.changed() => break,
-        }
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) if is_connection_error(&error) => continue,
+                Err(error) => {
+                    tracing::warn!("cannot accept a connection ({error}); pausing {ACCEPT_ERROR_PAUSE:?}");
+                    tokio::select! {
+                        _ = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
+                        _ = shutdown.changed() => break,
+                    }
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = Arc::clone(&service);
+        let read_timeout = limits.read_timeout;
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            service_fn(move |request| answer(Arc::clone(&service), request, peer, read_timeout)),
+        );
+        let connection = graceful.watch(connection);
+        connections.spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
     }
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still in flight after {:?}; closing their connections",
+            limits.shutdown_timeout
+        );
+    }
+    // Whatever is still running past the timeout is cut.
+    connections.shutdown().await;
 }
 
 async fn answer(
     service: Arc<App>,
     request: Request<Incoming>,
     peer: SocketAddr,
+    read_timeout: Duration,
 ) -> Result<Response<Full<Bytes>>, DroppedConnection> {
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+    let collected =
+        tokio::time::timeout(read_timeout, Limited::new(body, MAX_BODY_BYTES).collect());
+    let Ok(collected) = collected.await else {
+        // The body did not arrive in time: close the connection, as for a slow head.
+        return Err(DroppedConnection);
+    };
+    let body = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error)
             if error

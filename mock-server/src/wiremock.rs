@@ -44,7 +44,7 @@ impl BeaconResponder {
 
     fn with_config(api: Api, config: &MockConfig) -> Self {
         Self {
-            service: Arc::new(App::new(api, config)),
+            service: Arc::new(App::new(api, config, None)),
         }
     }
 }

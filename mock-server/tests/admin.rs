@@ -232,3 +232,212 @@ async fn bad_admin_requests_are_refused_clearly() {
     let (code, _) = admin(&mock.panel_uri(), "PUT", "/reset", None).await;
     assert_eq!(code, 405);
 }
+
+/// Finding 6 of issue 10: a page on another origin drove the admin API through the browser.
+#[tokio::test]
+async fn a_browser_page_of_another_origin_cannot_drive_the_admin_api() {
+    let mock = MockServer::start().await;
+    let addr = mock.addr(beacon_mock::Api::Panel).unwrap();
+    let client = reqwest::Client::new();
+    let revoke = |origin: String, content_type: &'static str| {
+        client
+            .post(format!("http://{addr}/__admin/tokens/revoke"))
+            .header("origin", origin)
+            .header("content-type", content_type)
+            .body(format!(r#"{{"token": "{}"}}"#, mock.tokens().panel))
+            .send()
+    };
+    for origin in [
+        "http://evil.example".to_owned(),
+        format!("http://evil.example:{}", addr.port()),
+        "null".to_owned(),
+        format!("https://127.0.0.1:{}", addr.port()),
+        format!("http://127.0.0.1:{}", addr.port() ^ 1),
+    ] {
+        let refused = revoke(origin.clone(), "text/plain").await.unwrap();
+        assert_eq!(refused.status(), 403, "{origin}");
+        let body: Value = refused.json().await.unwrap();
+        assert!(body["error"].is_string(), "{body}");
+    }
+    let fault = client
+        .post(format!("http://{addr}/__admin/faults"))
+        .header("origin", "http://evil.example")
+        .json(&json!({"status": 503}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fault.status(), 403);
+    let api = panel(&mock).await;
+    assert_eq!(
+        api.get("/servers").await.status,
+        200,
+        "token and faults untouched"
+    );
+    // The listener's own origin is fine.
+    let own = revoke(
+        format!("http://localhost:{}", addr.port()),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(own.status(), 200);
+}
+
+#[tokio::test]
+async fn a_request_addressed_to_another_host_is_refused_dns_rebinding() {
+    let mock = MockServer::start().await;
+    let addr = mock.addr(beacon_mock::Api::Status).unwrap();
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/__admin/requests"))
+        .header("host", format!("rebound.example:{}", addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn admin_bodies_must_be_json() {
+    let mock = MockServer::start().await;
+    let addr = mock.addr(beacon_mock::Api::Panel).unwrap();
+    let client = reqwest::Client::new();
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let mut request = client
+            .post(format!("http://{addr}/__admin/faults"))
+            .body(r#"{"status": 503}"#);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 415, "{content_type:?}");
+    }
+    let (_, faults) = admin(&mock.panel_uri(), "GET", "/faults", None).await;
+    assert_eq!(faults["faults"], json!([]));
+    let reset = client
+        .post(format!("http://{addr}/__admin/reset"))
+        .header("content-type", "application/json; charset=utf-8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200, "an empty JSON body is fine");
+}
+
+#[tokio::test]
+async fn admin_paths_match_exactly() {
+    let mock = MockServer::start().await;
+    for route in ["/__admin/reset", "/reset/", "//reset", "/Reset"] {
+        let (code, reply) = admin(&mock.panel_uri(), "POST", route, None).await;
+        assert_eq!(code, 404, "{route}");
+        assert!(reply["error"].is_string());
+    }
+    let root = mock.panel_uri().replace("/api/v1", "");
+    let response = reqwest::Client::new()
+        .post(format!("{root}/__admin/__admin/__admin/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn an_admin_token_is_required_once_given() {
+    let mock = MockServer::builder()
+        .admin_token("owner-secret-1")
+        .start()
+        .await;
+    assert_eq!(mock.admin_token(), Some("owner-secret-1"));
+    let root = mock.panel_uri().replace("/api/v1", "");
+    let client = reqwest::Client::new();
+    for token in [None, Some("owner-secret-2"), Some("")] {
+        let mut request = client.get(format!("{root}/__admin/requests"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{token:?}");
+    }
+    let allowed = client
+        .get(format!("{root}/__admin/requests"))
+        .bearer_auth("owner-secret-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+}
+
+/// Finding 6 of issue 10: binding beyond loopback left the admin API open to the network.
+#[tokio::test]
+async fn a_listener_beyond_loopback_gets_a_generated_admin_token() {
+    let unspecified = "0.0.0.0:0".parse().unwrap();
+    let mock = MockServer::builder()
+        .only(beacon_mock::Api::Panel)
+        .panel_addr(unspecified)
+        .start()
+        .await;
+    let token = mock.admin_token().expect("generated").to_owned();
+    assert!(token.len() >= 32, "{token}");
+    let port = mock.addr(beacon_mock::Api::Panel).unwrap().port();
+    let client = reqwest::Client::new();
+    let mint = |bearer: Option<String>| {
+        let mut request = client
+            .post(format!("http://127.0.0.1:{port}/__admin/tokens"))
+            .json(&json!({"principal": "acct_2"}));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        request.send()
+    };
+    assert_eq!(mint(None).await.unwrap().status(), 401);
+    assert_eq!(mint(Some(token)).await.unwrap().status(), 201);
+    let loopback_only = MockServer::start().await;
+    assert_eq!(loopback_only.admin_token(), None);
+}
+
+/// Finding 7 of issue 10: faults were unbounded, and each request scanned them all.
+#[tokio::test]
+async fn the_fault_list_is_bounded_with_a_clear_409() {
+    let mock = MockServer::start().await;
+    for n in 0..1_000 {
+        let (code, _) = admin(
+            &mock.panel_uri(),
+            "POST",
+            "/faults",
+            Some(json!({"status": 503, "path": format!("/nowhere/{n}")})),
+        )
+        .await;
+        assert_eq!(code, 201, "fault {n}");
+    }
+    let (code, reply) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 503})),
+    )
+    .await;
+    assert_eq!(code, 409, "{reply}");
+    assert!(
+        reply["error"].as_str().unwrap().contains("1000 faults"),
+        "{reply}"
+    );
+    let (code, reply) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 503, "path": "/".repeat(4096)})),
+    )
+    .await;
+    assert_eq!(code, 400, "{reply}");
+    admin(&mock.panel_uri(), "DELETE", "/faults", None).await;
+    let (code, _) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 503, "count": 1})),
+    )
+    .await;
+    assert_eq!(code, 201);
+}

@@ -196,7 +196,97 @@ fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot bind the status API"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot bind the status API"), "{stderr}");
+    assert_eq!(
+        stderr.matches("(os error").count(),
+        1,
+        "the cause once: {stderr}"
+    );
+}
+
+/// The stderr of `beacon-mock serve --fixtures dir`, which must exit 2 promptly.
+fn refused_fixtures(dir: &std::path::Path) -> String {
+    let mut child = bin()
+        .args([
+            "serve",
+            "--status-addr",
+            "127.0.0.1:0",
+            "--panel-addr",
+            "127.0.0.1:0",
+        ])
+        .arg("--fixtures")
+        .arg(dir)
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut running = Running(child);
+    let status = running.wait_for_exit();
+    let mut text = String::new();
+    stderr.read_to_string(&mut text).unwrap();
+    assert_eq!(status.code(), Some(2), "{text}");
+    text
+}
+
+/// Finding 8 of issue 10: a FIFO hung start-up, `/dev/zero` was read without a cap, a token
+/// of two accounts was accepted, and errors printed their cause twice.
+#[test]
+fn fixtures_must_be_small_regular_files_and_give_each_token_one_owner() {
+    let dir = std::env::temp_dir().join(format!("beacon-fixtures-10-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    std::fs::copy(fixtures.join("panel.json"), dir.join("panel.json")).unwrap();
+
+    let missing = refused_fixtures(&dir);
+    assert!(missing.contains("status.json"), "{missing}");
+    assert_eq!(
+        missing.matches("(os error 2)").count(),
+        1,
+        "the cause once: {missing}"
+    );
+
+    assert!(
+        Command::new("mkfifo")
+            .arg(dir.join("status.json"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fifo = refused_fixtures(&dir);
+    assert!(fifo.contains("status.json is not a regular file"), "{fifo}");
+    std::fs::remove_file(dir.join("status.json")).unwrap();
+
+    std::os::unix::fs::symlink("/dev/zero", dir.join("status.json")).unwrap();
+    let zero = refused_fixtures(&dir);
+    assert!(zero.contains("is not a regular file"), "{zero}");
+    std::fs::remove_file(dir.join("status.json")).unwrap();
+
+    let sparse = std::fs::File::create(dir.join("status.json")).unwrap();
+    sparse.set_len(beacon_mock::MAX_FIXTURE_BYTES + 1).unwrap();
+    drop(sparse);
+    let large = refused_fixtures(&dir);
+    assert!(large.contains("is larger than 16777216 bytes"), "{large}");
+
+    std::fs::copy(fixtures.join("status.json"), dir.join("status.json")).unwrap();
+    let panel = std::fs::read_to_string(fixtures.join("panel.json")).unwrap();
+    std::fs::write(
+        dir.join("panel.json"),
+        panel.replacen(
+            "panel_acct2_0b9e8d7c6a5f4e31",
+            "panel_acct1_7f3c9a2b5d1e4f60",
+            1,
+        ),
+    )
+    .unwrap();
+    let shared = refused_fixtures(&dir);
+    assert!(
+        shared.contains("accounts.1.tokens.0")
+            && shared.contains("acct_1")
+            && shared.contains("acct_2"),
+        "{shared}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -208,6 +298,7 @@ fn sigterm_lets_an_in_flight_request_finish() {
     let client = reqwest::blocking::Client::new();
     let fault = client
         .post(admin)
+        .header("content-type", "application/json")
         .body(r#"{"latency_ms": 700, "count": 1}"#)
         .send()
         .unwrap();
@@ -233,4 +324,49 @@ fn sigterm_lets_an_in_flight_request_finish() {
         200
     );
     assert!(running.wait_for_exit().success());
+}
+
+/// Finding 6 of issue 10: binding `0.0.0.0` printed no warning and left the admin API open.
+#[test]
+fn a_listener_beyond_loopback_is_warned_about_and_its_admin_token_printed_once() {
+    let mut child = bin()
+        .args(["serve", "--only", "panel", "--panel-addr", "0.0.0.0:0"])
+        .env_remove("BEACON_MOCK_ADMIN_TOKEN")
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _running = Running(child);
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Admin API");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let banner = lines.join("\n");
+    assert!(
+        banner.contains("warning: the panel API listens on 0.0.0.0:"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("requires Authorization: Bearer"),
+        "{banner}"
+    );
+    let token = value_after(&lines, "admin token");
+    assert_eq!(banner.matches(&token).count(), 1, "{banner}");
+    let url = value_after(&lines, "Beacon Panel API").replace("0.0.0.0", "127.0.0.1");
+    let admin = url.replace("/api/v1", "/__admin/requests");
+    let client = reqwest::blocking::Client::new();
+    assert_eq!(client.get(&admin).send().unwrap().status(), 401);
+    assert_eq!(
+        client
+            .get(&admin)
+            .bearer_auth(&token)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
 }

@@ -63,3 +63,57 @@ async fn concurrent_creates_and_commands_are_all_kept() {
     let incidents = status.get("/pages/acme-internal/incidents").await;
     assert_eq!(incidents.body["data"].as_array().unwrap().len(), 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_command_over_4_kib_is_refused_and_not_logged() {
+    let mock = MockServer::start().await;
+    let panel = panel(&mock).await;
+    let limit = beacon_spec::model::MAX_COMMAND_BYTES;
+    let at_limit = panel
+        .post(
+            "/servers/123/console",
+            json!({ "command": "x".repeat(limit) }),
+        )
+        .await;
+    assert_eq!(at_limit.status, 200);
+    let over = panel
+        .post(
+            "/servers/123/console",
+            json!({ "command": "x".repeat(limit + 1) }),
+        )
+        .await;
+    assert_eq!(
+        support::panel_error(&over, 400),
+        format!("command: must be at most {limit} bytes")
+    );
+    let console = panel.get("/servers/123/console?lines=1").await;
+    assert_eq!(console.body["data"]["totalLines"], 156 + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_holds_at_most_10_000_incidents_then_answers_409() {
+    let mock = MockServer::builder().rate_limit(1_000_000).start().await;
+    let status = status(&mock).await;
+    let listed = status.get("/pages/acme-cloud/incidents").await;
+    let existing = listed.body["data"].as_array().unwrap().len();
+    let limit = beacon_spec::model::MAX_INCIDENTS_PER_PAGE;
+    for i in existing..limit {
+        let created = status
+            .post(
+                "/pages/acme-cloud/incidents",
+                json!({ "name": format!("i{i}") }),
+            )
+            .await;
+        assert_eq!(created.status, 201, "incident {i}");
+    }
+    let full = status
+        .post(
+            "/pages/acme-cloud/incidents",
+            json!({ "name": "one too many" }),
+        )
+        .await;
+    let message = support::status_error(&full, 409, "limit_reached");
+    assert!(message.contains("10000"), "{message}");
+    let listed = status.get("/pages/acme-cloud/incidents").await;
+    assert_eq!(listed.body["data"].as_array().unwrap().len(), limit);
+}

@@ -67,6 +67,40 @@ rules! {
     BODY_TOO_LARGE = ("request.too_large", BOTH, Ours,
         "A request body over 64 KiB is answered 413 in the error envelope, after auth and rate limiting (Panel documents no 413: ours)");
 
+    /// The mock's read cache.
+    MOCK_READ_CACHE_BYTES = ("mock.read_cache_bytes", BOTH, Ours,
+        "The mock memoizes read bodies within 32 MiB per API, evicting the oldest first; a larger body is not memoized");
+    /// The mock's journal.
+    MOCK_JOURNAL_BYTES = ("mock.journal_bytes", BOTH, Ours,
+        "The mock's request journal keeps at most 16 MiB per API, oldest dropped first; each path is cut to 2 KiB and marked truncated");
+    /// Injected faults.
+    MOCK_FAULTS_MAX = ("mock.faults_max", BOTH, Ours,
+        "At most 1,000 faults are set per API, each path at most 2 KiB; past it POST /__admin/faults is answered 409 {\"error\"}");
+    /// Minted tokens.
+    MOCK_MINTED_TOKENS_MAX = ("mock.minted_tokens_max", BOTH, Ours,
+        "At most 100,000 tokens are minted per API between resets; past it POST /__admin/tokens is answered 409 {\"error\"}");
+    /// Rate-limit keys.
+    MOCK_RATE_KEYS_MAX = ("mock.rate_keys_max", BOTH, Ours,
+        "The mock keeps rate-limit windows for at most 100,000 keys per API; ended windows are dropped in amortised O(1), and past the bound the oldest window is forgotten early");
+    /// Connections.
+    MOCK_CONNECTIONS = ("mock.connections", BOTH, Ours,
+        "A request head and then its body must each arrive within the read timeout (30 s) or the connection is closed; a listener serves at most 1,000 connections at once, and more wait in the backlog");
+    /// Shutdown.
+    MOCK_SHUTDOWN_DRAIN = ("mock.shutdown_drain", BOTH, Ours,
+        "On shutdown in-flight requests run for at most the shutdown timeout (10 s), then their connections are closed");
+    /// Who drives the admin API.
+    MOCK_ADMIN_OWNER = ("mock.admin_owner", BOTH, Ours,
+        "The admin API is open to loopback callers only while every listener is on loopback; otherwise, or once an admin token is given, it requires Authorization: Bearer <admin token>, else 401");
+    /// Browsers on other origins.
+    MOCK_ADMIN_ORIGIN = ("mock.admin_origin", BOTH, Ours,
+        "An admin request whose Origin is not the listener's own, or, while open, whose Host is not a loopback host, is answered 403");
+    /// Admin bodies and paths.
+    MOCK_ADMIN_JSON = ("mock.admin_json", BOTH, Ours,
+        "An admin request body without Content-Type: application/json is answered 415; admin paths match exactly, else 404");
+    /// Fixture files.
+    MOCK_FIXTURE_FILES = ("mock.fixture_files", BOTH, Ours,
+        "--fixtures reads only regular files of at most 16 MiB and refuses a token listed for two principals, naming both");
+
     /// Status success envelope.
     STATUS_ENVELOPE = ("status.envelope", STATUS, Documented,
         "A Status success body is {\"data\": ...} with nothing else");

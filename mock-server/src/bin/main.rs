@@ -20,7 +20,7 @@ use tracing_subscriber::{EnvFilter, Layer as _};
     version,
     about = "A faithful, stateful mock of the Beacon Status and Panel APIs"
 )]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, after_help = LIMITS)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -29,9 +29,20 @@ struct Cli {
     serve: ServeArgs,
 }
 
+/// The bounds the README's "Limits and safety" section lists, shown by `--help`.
+const LIMITS: &str = "\
+Limits (per API):
+  request bodies 64 KiB (413); read cache 32 MiB and request journal 16 MiB, oldest dropped first;
+  journal paths cut to 2 KiB; 1,000 faults and 100,000 minted tokens (409 when full, until a reset);
+  rate-limit windows for at most 100,000 keys; fixture files regular and at most 16 MiB.
+Admin API (/__admin/): open to loopback callers while every listener is on loopback; otherwise, or with
+  --admin-token, it requires Authorization: Bearer <admin token>. Requests with another Origin are 403;
+  bodies must be Content-Type: application/json (415).";
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the APIs (the default).
+    #[command(after_help = LIMITS)]
     Serve(ServeArgs),
 }
 
@@ -58,6 +69,25 @@ struct ServeArgs {
     /// Replace every per-window limit (for load tests).
     #[arg(long, value_name = "LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit: Option<u32>,
+    /// Require `Authorization: Bearer TOKEN` on the admin API. Without it the admin API is
+    /// open while every listener is on loopback; otherwise a token is generated and printed once.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "BEACON_MOCK_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    /// How long shutdown (Ctrl-C, SIGTERM) lets in-flight requests run before closing them;
+    /// injected latency can be up to 60 s.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    shutdown_timeout: u64,
+    /// How long a request's head, and then its body, may take to arrive.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    read_timeout: u64,
+    /// Connections each listener serves at once; further ones wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -103,6 +133,9 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => Fixtures::embedded(),
     };
     let mut builder = MockServer::builder()
+        .shutdown_timeout(Duration::from_secs(args.shutdown_timeout))
+        .read_timeout(Duration::from_secs(args.read_timeout))
+        .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX))
         .fixtures(fixtures)
         .status_addr(args.status_addr)
         .panel_addr(args.panel_addr);
@@ -112,6 +145,13 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "--token must be 1 to 256 visible ASCII characters without spaces"
         );
         builder = builder.token(token);
+    }
+    if let Some(token) = &args.admin_token {
+        anyhow::ensure!(
+            !token.is_empty() && token.len() <= 256 && token.bytes().all(|b| b.is_ascii_graphic()),
+            "--admin-token must be 1 to 256 visible ASCII characters without spaces"
+        );
+        builder = builder.admin_token(token);
     }
     if let Some(secs) = args.rate_limit_window {
         builder = builder.rate_limit_window(Duration::from_secs(secs));
@@ -137,9 +177,33 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("  token (acct_1)   {}", tokens.panel);
         println!("  token (acct_2)   {}", tokens.panel_other);
     }
-    println!("Admin API: /__admin/ on each listener. Ctrl-C to stop.");
+    for api in [Api::Status, Api::Panel] {
+        if let Some(addr) = mock.addr(api).filter(|a| !a.ip().is_loopback()) {
+            println!(
+                "warning: the {} API listens on {addr}, beyond loopback: anyone who can reach it can use the tokens above",
+                api.name()
+            );
+        }
+    }
+    match mock.admin_token() {
+        None => println!(
+            "Admin API: /__admin/ on each listener, open to loopback callers only. Ctrl-C to stop."
+        ),
+        Some(token) => {
+            if args.admin_token.is_none() {
+                // Generated: shown here once, like a minted token.
+                println!("  admin token      {token}");
+            }
+            println!(
+                "Admin API: /__admin/ on each listener; requires Authorization: Bearer <admin token>. Ctrl-C to stop."
+            );
+        }
+    }
     shutdown_signal().await;
-    tracing::info!("shutting down; letting in-flight requests finish");
+    tracing::info!(
+        "shutting down; letting in-flight requests finish (at most {} s)",
+        args.shutdown_timeout
+    );
     mock.shutdown().await;
     Ok(())
 }

@@ -1,0 +1,106 @@
+//! Issue 10: connections are bounded in time and number, and shutdown is honest about its
+//! drain. Every wait here is bounded; none measures speed.
+
+mod support;
+
+use std::time::Duration;
+
+use beacon_mock::{Api, MockServer};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// Finding 4: a body announced by `Content-Length` that never arrives held its connection
+/// forever.
+#[tokio::test]
+async fn a_body_that_never_arrives_is_cut_at_the_read_timeout() {
+    let mock = MockServer::builder()
+        .read_timeout(Duration::from_secs(1))
+        .start()
+        .await;
+    let addr = mock.addr(Api::Panel).unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST /api/v1/servers/123/console HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+                mock.tokens().panel
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed = timeout(Duration::from_secs(15), stream.read_to_end(&mut rest)).await;
+    assert!(
+        closed.is_ok(),
+        "the connection is still open 15 s after a 1 s read timeout"
+    );
+}
+
+#[tokio::test]
+async fn past_the_connection_limit_new_connections_wait_for_a_free_slot() {
+    let mock = MockServer::builder().max_connections(2).start().await;
+    let addr = mock.addr(Api::Panel).unwrap();
+    let held = [
+        TcpStream::connect(addr).await.unwrap(),
+        TcpStream::connect(addr).await.unwrap(),
+    ];
+    let api = support::panel(&mock).await;
+    let waiting = tokio::spawn(async move { api.get("/servers").await.status });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "served beyond the connection limit");
+    drop(held);
+    let status = timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("served once a slot is free")
+        .unwrap();
+    assert_eq!(status, 200);
+}
+
+/// Finding 9: the drain was cut at a hidden 10 s while faults allow 60 s of latency.
+#[tokio::test]
+async fn shutdown_drains_within_its_timeout_and_then_closes() {
+    async fn fault(mock: &MockServer, latency_ms: u64) {
+        let root = mock.panel_uri().replace("/api/v1", "");
+        let response = reqwest::Client::new()
+            .post(format!("{root}/__admin/faults"))
+            .json(&json!({"latency_ms": latency_ms, "count": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    // A request slower than nothing but within the timeout finishes.
+    let mock = MockServer::builder()
+        .shutdown_timeout(Duration::from_secs(20))
+        .start()
+        .await;
+    fault(&mock, 1_500).await;
+    let api = support::panel(&mock).await;
+    let in_flight = tokio::spawn(async move { api.request("GET", "/servers").send().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    mock.shutdown().await;
+    let answered = in_flight.await.unwrap().expect("answered during the drain");
+    assert_eq!(answered.status(), 200);
+
+    // A request longer than the timeout is cut when it ends.
+    let mock = MockServer::builder()
+        .shutdown_timeout(Duration::from_millis(300))
+        .start()
+        .await;
+    fault(&mock, 60_000).await;
+    let api = support::panel(&mock).await;
+    let in_flight = tokio::spawn(async move { api.request("GET", "/servers").send().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    timeout(Duration::from_secs(10), mock.shutdown())
+        .await
+        .expect("shutdown returns after its timeout, not after the 60 s fault");
+    let cut = timeout(Duration::from_secs(10), in_flight)
+        .await
+        .expect("the connection is closed")
+        .unwrap();
+    assert!(cut.is_err(), "{cut:?}");
+}
