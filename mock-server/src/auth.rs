@@ -63,7 +63,7 @@ struct Entry {
 /// digest in constant time: the time taken reveals nothing about a valid token's bytes.
 #[derive(Debug, Default)]
 pub(crate) struct TokenStore {
-    entries: RwLock<HashMap<u64, Vec<Entry>>>,
+    entries: RwLock<HashMap<u64, Vec<Entry>, foldhash::fast::RandomState>>,
     /// Tokens minted through the admin API since start-up or the last reset.
     minted: AtomicUsize,
 }

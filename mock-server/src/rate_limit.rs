@@ -74,7 +74,7 @@ pub(crate) const MAX_TRACKED_KEYS: usize = 100_000;
 
 #[derive(Debug, Default)]
 struct Buckets {
-    map: HashMap<RateKey, Bucket>,
+    map: HashMap<RateKey, Bucket, foldhash::fast::RandomState>,
     /// When each window started, in start order; an item whose key restarted since is stale.
     started: VecDeque<(Instant, RateKey)>,
     /// Items of `started` examined, for the tests of the amortised bound.

@@ -7,7 +7,9 @@
 
 use parking_lot::RwLock;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
+
+use foldhash::fast::RandomState;
 
 use bytes::Bytes;
 
@@ -34,7 +36,7 @@ impl Entry {
 #[derive(Debug, Default)]
 struct Inner {
     generation: u64,
-    entries: HashMap<u64, Entry>,
+    entries: HashMap<u64, Entry, RandomState>,
     /// Keys in insertion order, oldest first.
     order: VecDeque<u64>,
     bytes: usize,
@@ -65,7 +67,7 @@ pub(crate) struct Ticket {
 impl ReadCache {
     fn with_capacity(capacity: usize) -> Self {
         Self {
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             capacity,
             inner: RwLock::default(),
         }
