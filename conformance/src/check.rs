@@ -547,6 +547,7 @@ pub const CHECKS: &[Check] = &[
             rules::PANEL_DATABASE_NAME,
             rules::PANEL_DATABASE_NAMING,
             rules::PANEL_DATABASE_DUPLICATE,
+            rules::PANEL_DATABASES_LIMIT,
             rules::PANEL_DATABASE_LISTED,
             rules::STATUS_VALIDATION,
             rules::STATUS_INCIDENT_VISIBLE,

@@ -117,3 +117,25 @@ async fn a_page_holds_at_most_10_000_incidents_then_answers_409() {
     let listed = status.get("/pages/acme-cloud/incidents").await;
     assert_eq!(listed.body["data"].as_array().unwrap().len(), limit);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_holds_at_most_1_000_databases_then_answers_400() {
+    let mock = MockServer::builder().rate_limit(1_000_000).start().await;
+    let panel = panel(&mock).await;
+    let listed = panel.get("/servers/123/databases").await;
+    let existing = listed.body["data"].as_array().unwrap().len();
+    let limit = beacon_spec::model::MAX_DATABASES_PER_SERVER;
+    for i in existing..limit {
+        let created = panel
+            .post("/servers/123/databases", json!({ "name": format!("d{i}") }))
+            .await;
+        assert_eq!(created.status, 200, "database {i}");
+    }
+    let full = panel
+        .post("/servers/123/databases", json!({ "name": "one_too_many" }))
+        .await;
+    assert_eq!(
+        support::panel_error(&full, 400),
+        format!("A server holds at most {limit} databases")
+    );
+}

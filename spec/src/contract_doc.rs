@@ -133,6 +133,11 @@ pub fn contract_markdown() -> String {
     );
     let _ = writeln!(
         out,
+        "- A server holds at most {} databases.",
+        model::MAX_DATABASES_PER_SERVER
+    );
+    let _ = writeln!(
+        out,
         "- A created database is on `{}:{}` with {} connections.",
         model::DATABASE_HOST,
         model::DATABASE_PORT,

@@ -21,6 +21,8 @@ pub const CONSOLE_CAPACITY: usize = 10_000;
 pub const MAX_COMMAND_BYTES: usize = 4096;
 /// The most incidents a page holds (ours); creating one more is refused.
 pub const MAX_INCIDENTS_PER_PAGE: usize = 10_000;
+/// The most databases a server holds (ours); creating one more is refused.
+pub const MAX_DATABASES_PER_SERVER: usize = 1_000;
 /// The database host every created database gets (ours: the documented one).
 pub const DATABASE_HOST: &str = "mysql.beaconhosting.org";
 /// The database port (documented).
@@ -113,6 +115,12 @@ pub fn create_database(
     created_at: Timestamp,
 ) -> Result<(Database, CreatedDatabase), Refusal> {
     let naming = DatabaseNaming::new(server, requested);
+    if existing.len() >= MAX_DATABASES_PER_SERVER {
+        return Err(Refusal::bad_request(
+            format!("A server holds at most {MAX_DATABASES_PER_SERVER} databases"),
+            rules::PANEL_DATABASES_LIMIT,
+        ));
+    }
     if existing
         .iter()
         .any(|d| d.id == naming.id || d.username == naming.username)
@@ -241,8 +249,17 @@ mod tests {
         let (first, created) =
             create_database(&server, &[], "player_data", "p".into(), now.clone()).unwrap();
         assert_eq!(created.username, "s123_playerdata");
-        let refusal =
-            create_database(&server, &[first], "playerdata", "p".into(), now).unwrap_err();
+        let refusal = create_database(
+            &server,
+            &[first.clone()],
+            "playerdata",
+            "p".into(),
+            now.clone(),
+        )
+        .unwrap_err();
         assert_eq!(refusal.rule, rules::PANEL_DATABASE_DUPLICATE);
+        let full = vec![first; MAX_DATABASES_PER_SERVER];
+        let refusal = create_database(&server, &full, "other", "p".into(), now).unwrap_err();
+        assert_eq!(refusal.rule, rules::PANEL_DATABASES_LIMIT);
     }
 }

@@ -207,6 +207,9 @@ rules! {
     /// Duplicate names.
     PANEL_DATABASE_DUPLICATE = ("panel.database_duplicate_400", PANEL, Ours,
         "Creating a database whose name or derived username the server already has is answered 400");
+    /// Databases a server holds.
+    PANEL_DATABASES_LIMIT = ("panel.databases_limit_400", PANEL, Ours,
+        "A server holds at most 1,000 databases; creating one more is answered 400");
     /// Created databases are listed without password.
     PANEL_DATABASE_LISTED = ("panel.database_listed", PANEL, Ours,
         "A created database appears in the list, and its password only in the create response");
