@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(created.username, "s123_playerdata");
         let refusal = create_database(
             &server,
-            &[first.clone()],
+            std::slice::from_ref(&first),
             "playerdata",
             "p".into(),
             now.clone(),
