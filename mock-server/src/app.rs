@@ -13,6 +13,7 @@ use http::{Request, Response, header};
 
 use crate::admin::{self, Admin, AdminAccess};
 use crate::config::MockConfig;
+use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::journal::{Journal, Recorded};
@@ -35,6 +36,8 @@ pub(crate) struct App {
     journal: Journal,
     faults: Faults,
     access: AdminAccess,
+    /// CORS answers, unless turned off.
+    cors: Option<Cors>,
 }
 
 impl App {
@@ -46,6 +49,7 @@ impl App {
             journal: Journal::default(),
             faults: Faults::default(),
             access: AdminAccess::new(config.admin_token.as_deref(), listener),
+            cors: config.cors.then(|| Cors::new(api)),
         }
     }
 
@@ -66,21 +70,48 @@ impl App {
             };
         }
         let started = Instant::now();
+        // A preflight: no fault, no auth, no rate limit, no journal entry.
+        if let Some(response) = self.cors.as_ref().and_then(|cors| cors.preflight(request)) {
+            self.log(request, &response, started);
+            return Handled {
+                response,
+                delay: None,
+                drop_connection: false,
+            };
+        }
         let api_path = path.strip_prefix(BASE_PATH).unwrap_or(path);
         let fault = self.faults.take(api_path);
-        let (response, authenticated) = match fault.status {
+        let (mut response, authenticated) = match fault.status {
             Some(status) => (
                 ApiError::Injected(status).into_response(self.service.api),
                 false,
             ),
             None => (self.service.handle(request, peer), true),
         };
+        if let Some(cors) = &self.cors {
+            cors.allow(request, &mut response);
+        }
         self.record(request, &response, authenticated, started);
         Handled {
             response,
             delay: fault.latency,
             drop_connection: fault.drop_connection,
         }
+    }
+
+    /// The request's `tracing` line; returns its latency in microseconds.
+    fn log(&self, request: &Request<Bytes>, response: &Response<Bytes>, started: Instant) -> u64 {
+        let latency_us = started.elapsed().as_micros() as u64;
+        let path = request.uri().path_and_query();
+        tracing::info!(
+            target: "beacon_mock::request",
+            api = self.service.api.name(),
+            method = %request.method(),
+            path = %path.map_or(request.uri().path(), |p| p.as_str()),
+            status = response.status().as_u16(),
+            latency_us,
+        );
+        latency_us
     }
 
     /// One `tracing` line and one journal entry; the journal keeps cheap clones and formats
@@ -92,17 +123,9 @@ impl App {
         authenticated: bool,
         started: Instant,
     ) {
-        let latency_us = started.elapsed().as_micros() as u64;
+        let latency_us = self.log(request, response, started);
         let path = request.uri().path_and_query();
         let status = response.status().as_u16();
-        tracing::info!(
-            target: "beacon_mock::request",
-            api = self.service.api.name(),
-            method = %request.method(),
-            path = %path.map_or(request.uri().path(), |p| p.as_str()),
-            status,
-            latency_us,
-        );
         // An injected status answers before auth, so it names no token.
         let authorization = authenticated
             .then(|| request.headers().get(header::AUTHORIZATION))

@@ -31,6 +31,8 @@
 //!   loopback callers while every listener is on loopback, behind `Authorization: Bearer
 //!   <admin token>` otherwise ([`MockServer::admin_token`]); another `Origin` is 403 and a
 //!   body that is not `application/json` is 415.
+//! - CORS is on for the Beacon routes ([`MockServerBuilder::no_cors`] turns it off): a browser
+//!   page on any origin may call them, and its preflights cost no rate limit.
 //! - Every store that grows with input is bounded (read cache 32 MiB, journal 16 MiB,
 //!   1,000 faults, 100,000 minted tokens, 100,000 rate-limit keys, 1,000 connections per
 //!   listener); see the README's "Limits and safety".
@@ -43,6 +45,7 @@ mod auth;
 mod call;
 mod clock;
 mod config;
+mod cors;
 mod defect;
 mod error;
 mod faults;
@@ -174,6 +177,15 @@ impl MockServerBuilder {
     /// generates a token (see [`MockServer::admin_token`]) when one is not.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.config.admin_token = Some(token.into());
+        self
+    }
+
+    /// Turns CORS off on the Beacon routes. It is on by default: a preflight (`OPTIONS` with
+    /// `Origin` and `Access-Control-Request-Method`) is answered 204 without auth or rate
+    /// limiting, and answers to a request with an `Origin` carry `Access-Control-Allow-Origin: *`
+    /// and expose the rate-limit headers. The admin API refuses other origins either way.
+    pub fn no_cors(mut self) -> Self {
+        self.config.cors = false;
         self
     }
 
