@@ -25,7 +25,7 @@
 //! - `MockServer::builder()` shortens rate-limit windows, replaces limits, adds tokens,
 //!   loads other fixtures, or serves one API only.
 //! - Every listener also serves a test-only admin API under `/__admin/`: `POST reset`,
-//!   `GET|DELETE requests` (journal), `POST tokens` (mint), `POST tokens/revoke`,
+//!   `GET openapi.json` (the API's document, as in `spec/openapi/`), `GET|DELETE requests` (journal), `POST tokens` (mint), `POST tokens/revoke`,
 //!   `POST|GET|DELETE faults` (latency, status or dropped connection for the next N or a
 //!   ratio of requests, optionally per path). It belongs to whoever started the mock: open to
 //!   loopback callers while every listener is on loopback, behind `Authorization: Bearer
