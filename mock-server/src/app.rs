@@ -53,6 +53,11 @@ impl App {
         }
     }
 
+    /// The API it serves.
+    pub(crate) fn api(&self) -> Api {
+        self.service.api
+    }
+
     /// Handles one request from `peer`. Never panics on any input; always answers.
     pub(crate) fn handle(&self, request: &Request<Bytes>, peer: IpAddr) -> Handled {
         let path = request.uri().path();
