@@ -99,6 +99,15 @@ pub struct JournalEntry {
     pub token: Option<String>,
     /// The path and query were longer than 2 KiB and are cut.
     pub truncated: bool,
+    /// The request headers (names in lower case, repeated ones joined with `, `), secrets
+    /// redacted: `authorization` as `Bearer <redacted token>`, cookies and any header naming a
+    /// key, token, secret or password as `[redacted]`. At most 4 KiB of them are kept.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The request body's first 4 KiB as text; in JSON, the value of any key naming a key,
+    /// token, secret or password is redacted.
+    pub body: Option<String>,
+    /// The body was longer than 4 KiB and is cut.
+    pub body_truncated: bool,
 }
 
 impl JournalEntry {
@@ -139,6 +148,12 @@ struct WireEntry {
     token: Option<String>,
     #[serde(default)]
     truncated: bool,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    body_truncated: bool,
 }
 
 /// A fault to inject: latency, an error status or a dropped connection, for some requests.
@@ -290,6 +305,9 @@ impl<'a> AdminClient<'a> {
                     latency: Duration::from_micros(e.latency_us),
                     token: e.token,
                     truncated: e.truncated,
+                    headers: e.headers,
+                    body: e.body,
+                    body_truncated: e.body_truncated,
                 }
             })
             .collect())

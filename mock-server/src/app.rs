@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use beacon_spec::Api;
 use bytes::Bytes;
-use http::{Request, Response, header};
+use http::{Request, Response};
 
 use crate::admin::{self, Admin, AdminAccess};
 use crate::config::MockConfig;
@@ -86,17 +86,14 @@ impl App {
         }
         let api_path = path.strip_prefix(BASE_PATH).unwrap_or(path);
         let fault = self.faults.take(api_path);
-        let (mut response, authenticated) = match fault.status {
-            Some(status) => (
-                ApiError::Injected(status).into_response(self.service.api),
-                false,
-            ),
-            None => (self.service.handle(request, peer), true),
+        let mut response = match fault.status {
+            Some(status) => ApiError::Injected(status).into_response(self.service.api),
+            None => self.service.handle(request, peer),
         };
         if let Some(cors) = &self.cors {
             cors.allow(request, &mut response);
         }
-        self.record(request, &response, authenticated, started);
+        self.record(request, &response, started);
         Handled {
             response,
             delay: fault.latency,
@@ -121,27 +118,19 @@ impl App {
 
     /// One `tracing` line and one journal entry; the journal keeps cheap clones and formats
     /// them when it is read.
-    fn record(
-        &self,
-        request: &Request<Bytes>,
-        response: &Response<Bytes>,
-        authenticated: bool,
-        started: Instant,
-    ) {
+    fn record(&self, request: &Request<Bytes>, response: &Response<Bytes>, started: Instant) {
         let latency_us = self.log(request, response, started);
         let path = request.uri().path_and_query();
         let status = response.status().as_u16();
-        // An injected status answers before auth, so it names no token.
-        let authorization = authenticated
-            .then(|| request.headers().get(header::AUTHORIZATION))
-            .flatten();
+        // An injected status answers before auth, but the journal still shows what was sent.
         let path = path.map_or(request.uri().path(), |p| p.as_str());
         self.journal.push(Recorded::new(
             request.method(),
             path,
             status,
             latency_us,
-            authorization,
+            request.headers(),
+            request.body(),
         ));
     }
 }

@@ -111,3 +111,55 @@ async fn an_unmet_expectation_panics_when_the_mock_is_dropped() {
     panel(&mock).await.get("/servers").await;
     drop(mock);
 }
+
+#[tokio::test]
+async fn journal_entries_show_headers_and_bodies_with_secrets_redacted() {
+    let mock = MockServer::start().await;
+    let api = panel(&mock).await;
+    api.request("POST", "/servers/123/console")
+        .header("cookie", "session=abc123secret")
+        .header("x-trace", "t-1")
+        .json(&json!({"command": "say hi", "token": "panel_acct2_0b9e8d7c6a5f4e31"}))
+        .send()
+        .await
+        .unwrap();
+    let long = "x".repeat(6 * 1024);
+    api.post("/servers/123/databases", json!({ "name": long }))
+        .await;
+    let entries = mock
+        .admin(Api::Panel)
+        .journal(JournalFilter::default())
+        .await
+        .unwrap();
+    let first = &entries[0];
+    assert_eq!(first.headers["authorization"], "Bearer panel_…4f60");
+    assert_eq!(first.headers["cookie"], "[redacted]");
+    assert_eq!(first.headers["x-trace"], "t-1");
+    assert_eq!(first.headers["content-type"], "application/json");
+    let body = first.body.as_deref().unwrap();
+    assert!(body.contains("\"command\":\"say hi\""), "{body}");
+    assert!(body.contains("panel_…4e31"), "{body}");
+    assert!(!body.contains("panel_acct2_0b9e8d7c6a5f4e31"), "{body}");
+    assert!(!first.body_truncated);
+    let second = &entries[1];
+    assert!(second.body_truncated);
+    assert_eq!(second.body.as_ref().unwrap().len(), 4 * 1024);
+    let everything = format!("{entries:?}");
+    assert!(!everything.contains(&mock.tokens().panel) && !everything.contains("abc123secret"));
+}
+
+/// Issue 11: a faulted request was journaled with `"token": null` although a token was sent.
+#[tokio::test]
+async fn a_faulted_request_is_journaled_with_its_redacted_token() {
+    let mock = MockServer::start().await;
+    let admin = mock.admin(Api::Panel);
+    admin
+        .faults()
+        .add(Fault::status(500).times(1))
+        .await
+        .unwrap();
+    assert_eq!(panel(&mock).await.get("/servers").await.status, 500);
+    let entries = admin.journal(JournalFilter::default()).await.unwrap();
+    assert_eq!(entries[0].status, 500);
+    assert_eq!(entries[0].token.as_deref(), Some("panel_…4f60"));
+}

@@ -33,7 +33,7 @@ struct Cli {
 const LIMITS: &str = "\
 Limits (per API):
   request bodies 64 KiB (413); read cache 32 MiB and request journal 16 MiB, oldest dropped first;
-  journal paths cut to 2 KiB; 1,000 faults and 100,000 minted tokens (409 when full, until a reset);
+  journal paths cut to 2 KiB, bodies and headers to 4 KiB; 1,000 faults and 100,000 minted tokens (409 when full, until a reset);
   rate-limit windows for at most 100,000 keys; fixture files regular and at most 16 MiB.
 Admin API (/__admin/): open to loopback callers while every listener is on loopback; otherwise, or with
   --admin-token, it requires Authorization: Bearer <admin token>. Requests with another Origin are 403;
