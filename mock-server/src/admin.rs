@@ -9,6 +9,7 @@
 //! needs `Authorization: Bearer <admin token>`.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
 
 use beacon_spec::Api;
 use beacon_spec::status::StatusToken;
@@ -192,7 +193,8 @@ fn parse<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, Ad
 }
 
 /// Every admin route, after `/__admin`; matched exactly.
-const ROUTES: [&str; 5] = [
+const ROUTES: [&str; 6] = [
+    "/openapi.json",
     "/reset",
     "/requests",
     "/tokens",
@@ -231,7 +233,7 @@ fn route(admin: Admin<'_>, request: &Request<Bytes>) -> Result<Response<Bytes>, 
         .ok_or_else(|| {
             admin_error(
                 StatusCode::NOT_FOUND,
-                "unknown admin route; see /__admin/{reset,requests,tokens,tokens/revoke,faults}",
+                "unknown admin route; see /__admin/{openapi.json,reset,requests,tokens,tokens/revoke,faults}",
             )
         })?;
     let body = request.body();
@@ -243,6 +245,10 @@ fn route(admin: Admin<'_>, request: &Request<Bytes>) -> Result<Response<Bytes>, 
         ));
     }
     match (request.method(), route) {
+        (&Method::GET, "/openapi.json") => Ok(json_response(
+            StatusCode::OK,
+            openapi_document(service.api).clone(),
+        )),
         (&Method::POST, "/reset") => {
             service.reset();
             journal.clear();
@@ -291,6 +297,17 @@ fn route(admin: Admin<'_>, request: &Request<Bytes>) -> Result<Response<Bytes>, 
             "method not allowed",
         )),
     }
+}
+
+/// `spec/openapi/<api>.json`, rendered by beacon-spec once per process.
+fn openapi_document(api: Api) -> &'static Bytes {
+    static STATUS: OnceLock<Bytes> = OnceLock::new();
+    static PANEL: OnceLock<Bytes> = OnceLock::new();
+    let cell = match api {
+        Api::Status => &STATUS,
+        Api::Panel => &PANEL,
+    };
+    cell.get_or_init(|| Bytes::from(beacon_spec::codegen::openapi_json(api)))
 }
 
 fn journal_filter(query: &str) -> Result<JournalFilter, AdminError> {

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use beacon_spec::Api;
 use bytes::Bytes;
-use http::{Request, Response, header};
+use http::{Request, Response};
 
 use crate::admin::{self, Admin, AdminAccess};
 use crate::config::MockConfig;
+use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::journal::{Journal, Recorded};
@@ -35,6 +36,8 @@ pub(crate) struct App {
     journal: Journal,
     faults: Faults,
     access: AdminAccess,
+    /// CORS answers, unless turned off.
+    cors: Option<Cors>,
 }
 
 impl App {
@@ -46,7 +49,13 @@ impl App {
             journal: Journal::default(),
             faults: Faults::default(),
             access: AdminAccess::new(config.admin_token.as_deref(), listener),
+            cors: config.cors.then(|| Cors::new(api)),
         }
+    }
+
+    /// The API it serves.
+    pub(crate) fn api(&self) -> Api {
+        self.service.api
     }
 
     /// Handles one request from `peer`. Never panics on any input; always answers.
@@ -66,16 +75,25 @@ impl App {
             };
         }
         let started = Instant::now();
+        // A preflight: no fault, no auth, no rate limit, no journal entry.
+        if let Some(response) = self.cors.as_ref().and_then(|cors| cors.preflight(request)) {
+            self.log(request, &response, started);
+            return Handled {
+                response,
+                delay: None,
+                drop_connection: false,
+            };
+        }
         let api_path = path.strip_prefix(BASE_PATH).unwrap_or(path);
         let fault = self.faults.take(api_path);
-        let (response, authenticated) = match fault.status {
-            Some(status) => (
-                ApiError::Injected(status).into_response(self.service.api),
-                false,
-            ),
-            None => (self.service.handle(request, peer), true),
+        let mut response = match fault.status {
+            Some(status) => ApiError::Injected(status).into_response(self.service.api),
+            None => self.service.handle(request, peer),
         };
-        self.record(request, &response, authenticated, started);
+        if let Some(cors) = &self.cors {
+            cors.allow(request, &mut response);
+        }
+        self.record(request, &response, started);
         Handled {
             response,
             delay: fault.latency,
@@ -83,37 +101,36 @@ impl App {
         }
     }
 
-    /// One `tracing` line and one journal entry; the journal keeps cheap clones and formats
-    /// them when it is read.
-    fn record(
-        &self,
-        request: &Request<Bytes>,
-        response: &Response<Bytes>,
-        authenticated: bool,
-        started: Instant,
-    ) {
+    /// The request's `tracing` line; returns its latency in microseconds.
+    fn log(&self, request: &Request<Bytes>, response: &Response<Bytes>, started: Instant) -> u64 {
         let latency_us = started.elapsed().as_micros() as u64;
         let path = request.uri().path_and_query();
-        let status = response.status().as_u16();
         tracing::info!(
             target: "beacon_mock::request",
             api = self.service.api.name(),
             method = %request.method(),
             path = %path.map_or(request.uri().path(), |p| p.as_str()),
-            status,
+            status = response.status().as_u16(),
             latency_us,
         );
-        // An injected status answers before auth, so it names no token.
-        let authorization = authenticated
-            .then(|| request.headers().get(header::AUTHORIZATION))
-            .flatten();
+        latency_us
+    }
+
+    /// One `tracing` line and one journal entry; the journal keeps cheap clones and formats
+    /// them when it is read.
+    fn record(&self, request: &Request<Bytes>, response: &Response<Bytes>, started: Instant) {
+        let latency_us = self.log(request, response, started);
+        let path = request.uri().path_and_query();
+        let status = response.status().as_u16();
+        // An injected status answers before auth, but the journal still shows what was sent.
         let path = path.map_or(request.uri().path(), |p| p.as_str());
         self.journal.push(Recorded::new(
             request.method(),
             path,
             status,
             latency_us,
-            authorization,
+            request.headers(),
+            request.body(),
         ));
     }
 }

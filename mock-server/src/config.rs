@@ -22,6 +22,8 @@ pub(crate) struct MockConfig {
     pub(crate) defect: Option<Defect>,
     /// The admin API's bearer token; required when set.
     pub(crate) admin_token: Option<String>,
+    /// CORS on the Beacon routes (on by default).
+    pub(crate) cors: bool,
 }
 
 impl Default for MockConfig {
@@ -33,6 +35,7 @@ impl Default for MockConfig {
             rate_limit: None,
             defect: None,
             admin_token: None,
+            cors: true,
         }
     }
 }

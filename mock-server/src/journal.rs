@@ -7,7 +7,9 @@
 use std::collections::VecDeque;
 use std::time::SystemTime;
 
-use http::{HeaderValue, Method};
+use beacon_spec::redact::RedactedToken;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use parking_lot::Mutex;
 use serde::Serialize;
 
@@ -20,8 +22,14 @@ pub(crate) const JOURNAL_CAPACITY_BYTES: usize = 16 * 1024 * 1024;
 pub(crate) const MAX_PATH_BYTES: usize = 2 * 1024;
 /// Longest `Authorization` value kept (a bearer token is at most 256 characters).
 const MAX_AUTHORIZATION_BYTES: usize = 512;
-/// What one entry costs besides its path, method and token.
+/// What one entry costs besides its path, method, token, headers and body.
 const ENTRY_OVERHEAD: usize = 128;
+/// Request body bytes kept per entry; a longer body is cut and marked `body_truncated`.
+pub(crate) const MAX_JOURNAL_BODY_BYTES: usize = 4 * 1024;
+/// Header bytes (names and values) kept per entry; headers past it are left out.
+pub(crate) const MAX_JOURNAL_HEADER_BYTES: usize = 4 * 1024;
+/// What a secret is shown as when it is not a token.
+const REDACTED: &str = "[redacted]";
 
 /// One journaled request, as recorded on the request path: no formatting.
 #[derive(Debug, Clone)]
@@ -34,17 +42,43 @@ pub(crate) struct Recorded {
     latency_us: u64,
     /// The `Authorization` header value, kept in memory only and redacted when read.
     authorization: Option<HeaderValue>,
+    /// The other request headers, up to [`MAX_JOURNAL_HEADER_BYTES`]; redacted when read.
+    headers: Box<[(HeaderName, HeaderValue)]>,
+    /// The request body's first [`MAX_JOURNAL_BODY_BYTES`], an owned copy; redacted when read.
+    body: Bytes,
+    body_truncated: bool,
 }
 
 impl Recorded {
-    /// An entry owning bounded copies of `path` and `authorization`.
+    /// An entry owning bounded copies of `path`, `authorization`, `headers` and `body`.
     pub(crate) fn new(
         method: &Method,
         path: &str,
         status: u16,
         latency_us: u64,
-        authorization: Option<&HeaderValue>,
+        headers: &HeaderMap,
+        body: &[u8],
     ) -> Self {
+        let authorization = headers.get(header::AUTHORIZATION);
+        let mut kept = Vec::new();
+        let mut header_bytes = 0;
+        for (name, value) in headers {
+            if name == header::AUTHORIZATION {
+                continue;
+            }
+            header_bytes += name.as_str().len() + value.len();
+            if header_bytes > MAX_JOURNAL_HEADER_BYTES {
+                break;
+            }
+            // Owned copies: a clone of hyper's would keep the request's whole head alive.
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_str().as_bytes()),
+                HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                kept.push((name, value));
+            }
+        }
+        let body_end = body.len().min(MAX_JOURNAL_BODY_BYTES);
         let mut end = path.len().min(MAX_PATH_BYTES);
         while !path.is_char_boundary(end) {
             end -= 1;
@@ -59,6 +93,9 @@ impl Recorded {
             authorization: authorization
                 .filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES)
                 .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()),
+            headers: kept.into_boxed_slice(),
+            body: Bytes::copy_from_slice(&body[..body_end]),
+            body_truncated: body_end < body.len(),
         }
     }
 
@@ -66,6 +103,12 @@ impl Recorded {
         self.path.len()
             + self.method.as_str().len()
             + self.authorization.as_ref().map_or(0, HeaderValue::len)
+            + self
+                .headers
+                .iter()
+                .map(|(n, v)| n.as_str().len() + v.len() + 16)
+                .sum::<usize>()
+            + self.body.len()
             + ENTRY_OVERHEAD
     }
 
@@ -76,6 +119,92 @@ impl Recorded {
     fn token(&self) -> Option<String> {
         let bearer = auth::bearer(self.authorization.as_ref().map(HeaderValue::as_bytes));
         bearer.ok().map(|t| Redacted(t).to_string())
+    }
+
+    /// Every kept header, names in lower case, secrets redacted: `Authorization` shows its
+    /// scheme and the redacted token, cookies and any header naming a key, token or secret
+    /// show [`REDACTED`].
+    fn headers(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut shown = serde_json::Map::new();
+        if self.authorization.is_some() {
+            let text = match self.token() {
+                Some(token) => format!("Bearer {token}"),
+                None => REDACTED.to_owned(),
+            };
+            shown.insert("authorization".to_owned(), text.into());
+        }
+        for (name, value) in self.headers.iter() {
+            let name = name.as_str();
+            let text = if is_secret_name(name) {
+                REDACTED.to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            match shown.get_mut(name) {
+                Some(serde_json::Value::String(joined)) => {
+                    joined.push_str(", ");
+                    joined.push_str(&text);
+                }
+                _ => {
+                    shown.insert(name.to_owned(), text.into());
+                }
+            }
+        }
+        shown
+    }
+
+    /// The body as text: JSON with the value of every key naming a key, token, secret or
+    /// password redacted (a token shown as its prefix and last four characters); a body that
+    /// is not JSON (or is cut) as lossy UTF-8. `None` when empty.
+    fn body(&self) -> Option<String> {
+        if self.body.is_empty() {
+            return None;
+        }
+        match serde_json::from_slice::<serde_json::Value>(&self.body) {
+            Ok(mut value) => {
+                redact_json(&mut value);
+                Some(value.to_string())
+            }
+            Err(_) => Some(String::from_utf8_lossy(&self.body).into_owned()),
+        }
+    }
+}
+
+/// Whether a header or JSON key names a secret.
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "authorization",
+        "cookie",
+        "token",
+        "secret",
+        "password",
+        "api-key",
+        "api_key",
+        "apikey",
+    ]
+    .iter()
+    .any(|secret| name.contains(secret))
+}
+
+fn redact_json(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(object) => {
+            for (key, value) in object.iter_mut() {
+                if is_secret_name(key) {
+                    *value = match value {
+                        serde_json::Value::String(secret) => {
+                            RedactedToken(secret).to_string().into()
+                        }
+                        _ => REDACTED.into(),
+                    };
+                } else {
+                    redact_json(value);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        _ => {}
     }
 }
 
@@ -92,6 +221,11 @@ pub(crate) struct JournalEntry {
     /// The path was longer than [`MAX_PATH_BYTES`] and is cut.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     truncated: bool,
+    headers: serde_json::Map<String, serde_json::Value>,
+    body: Option<String>,
+    /// The body was longer than [`MAX_JOURNAL_BODY_BYTES`] and is cut.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    body_truncated: bool,
 }
 
 /// What `GET /__admin/requests` filters on.
@@ -181,6 +315,9 @@ impl Journal {
                 latency_us: e.latency_us,
                 token: e.token(),
                 truncated: e.truncated,
+                headers: e.headers(),
+                body: e.body(),
+                body_truncated: e.body_truncated,
             })
             .collect()
     }
@@ -197,7 +334,14 @@ mod tests {
         let journal = Journal::with_capacity(256 * 1024);
         let long = format!("/api/v1/{}", "a".repeat(32 * 1024));
         for _ in 0..6_000 {
-            journal.push(Recorded::new(&Method::GET, &long, 401, 1, None));
+            journal.push(Recorded::new(
+                &Method::GET,
+                &long,
+                401,
+                1,
+                &HeaderMap::new(),
+                b"",
+            ));
         }
         let entries = journal.entries.lock();
         assert!(entries.bytes <= 256 * 1024, "{} bytes", entries.bytes);
@@ -228,7 +372,7 @@ mod tests {
     #[test]
     fn a_path_is_cut_on_a_character_boundary() {
         let path = "é".repeat(MAX_PATH_BYTES);
-        let entry = Recorded::new(&Method::GET, &path, 200, 1, None);
+        let entry = Recorded::new(&Method::GET, &path, 200, 1, &HeaderMap::new(), b"");
         assert!(entry.path.len() <= MAX_PATH_BYTES && entry.truncated);
     }
 }

@@ -25,12 +25,17 @@
 //! - `MockServer::builder()` shortens rate-limit windows, replaces limits, adds tokens,
 //!   loads other fixtures, or serves one API only.
 //! - Every listener also serves a test-only admin API under `/__admin/`: `POST reset`,
-//!   `GET|DELETE requests` (journal), `POST tokens` (mint), `POST tokens/revoke`,
+//!   `GET openapi.json` (the API's document, as in `spec/openapi/`), `GET|DELETE requests` (journal), `POST tokens` (mint), `POST tokens/revoke`,
 //!   `POST|GET|DELETE faults` (latency, status or dropped connection for the next N or a
 //!   ratio of requests, optionally per path). It belongs to whoever started the mock: open to
 //!   loopback callers while every listener is on loopback, behind `Authorization: Bearer
 //!   <admin token>` otherwise ([`MockServer::admin_token`]); another `Origin` is 403 and a
 //!   body that is not `application/json` is 415.
+//! - [`MockServer::admin`] drives that admin API from Rust, typed and in-process;
+//!   [`MockServer::expect`] (checked on drop) and [`MockServer::received_requests`] verify what
+//!   the app under test sent, as wiremock does.
+//! - CORS is on for the Beacon routes ([`MockServerBuilder::no_cors`] turns it off): a browser
+//!   page on any origin may call them, and its preflights cost no rate limit.
 //! - Every store that grows with input is bounded (read cache 32 MiB, journal 16 MiB,
 //!   1,000 faults, 100,000 minted tokens, 100,000 rate-limit keys, 1,000 connections per
 //!   listener); see the README's "Limits and safety".
@@ -38,11 +43,13 @@
 //!   `wiremock::MockServer`.
 
 mod admin;
+mod admin_client;
 mod app;
 mod auth;
 mod call;
 mod clock;
 mod config;
+mod cors;
 mod defect;
 mod error;
 mod faults;
@@ -59,6 +66,11 @@ mod status_api;
 #[cfg(feature = "wiremock")]
 pub mod wiremock;
 
+/// The README's Rust example, compiled and run by `cargo test --doc` with this crate alone.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +79,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use beacon_spec::Api;
+pub use admin_client::{
+    AdminClient, AdminError, Fault, FaultsClient, JournalEntry, JournalFilter, MintedToken,
+};
+pub use beacon_spec::{Api, OperationId};
 use config::MockConfig;
 #[cfg(feature = "defects")]
 #[doc(hidden)]
@@ -177,6 +192,15 @@ impl MockServerBuilder {
         self
     }
 
+    /// Turns CORS off on the Beacon routes. It is on by default: a preflight (`OPTIONS` with
+    /// `Origin` and `Access-Control-Request-Method`) is answered 204 without auth or rate
+    /// limiting, and answers to a request with an `Origin` carry `Access-Control-Allow-Origin: *`
+    /// and expose the rate-limit headers. The admin API refuses other origins either way.
+    pub fn no_cors(mut self) -> Self {
+        self.config.cors = false;
+        self
+    }
+
     /// Serves other seed data.
     pub fn fixtures(mut self, fixtures: Fixtures) -> Self {
         self.config.fixtures = fixtures;
@@ -266,6 +290,7 @@ impl MockServerBuilder {
                 source,
             })?;
             let service = Arc::new(app::App::new(api, &config, Some(local)));
+            let service_for_client = Arc::clone(&service);
             let task = tokio::spawn(server::serve(
                 listener,
                 service,
@@ -275,6 +300,7 @@ impl MockServerBuilder {
             listeners.push(Listener {
                 api,
                 addr: local,
+                app: service_for_client,
                 task,
             });
         }
@@ -282,6 +308,7 @@ impl MockServerBuilder {
             listeners,
             tokens: MockTokens::from_config(&config),
             admin_token: config.admin_token,
+            expectations: parking_lot::Mutex::default(),
             shutdown,
         })
     }
@@ -291,6 +318,7 @@ impl MockServerBuilder {
 struct Listener {
     api: Api,
     addr: SocketAddr,
+    app: Arc<app::App>,
     task: JoinHandle<()>,
 }
 
@@ -300,6 +328,8 @@ pub struct MockServer {
     listeners: Vec<Listener>,
     tokens: MockTokens,
     admin_token: Option<String>,
+    /// What [`MockServer::expect`] registered, checked on drop.
+    expectations: parking_lot::Mutex<Vec<(OperationId, usize)>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -349,12 +379,126 @@ impl MockServer {
         self.admin_token.as_deref()
     }
 
+    /// The typed admin API of `api`'s listener (see [`AdminClient`]; it runs in-process, without
+    /// HTTP). Panics if `api` is not served.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use beacon_mock::{Api, Fault, JournalFilter, MockServer};
+    /// use std::time::Duration;
+    /// // Arrange
+    /// let mock = MockServer::start().await;
+    /// let admin = mock.admin(Api::Panel);
+    /// let minted = admin.mint_token("acct_2").await.unwrap();
+    /// admin
+    ///     .faults()
+    ///     .add(Fault::latency(Duration::from_millis(200)).on_path("/servers").times(1))
+    ///     .await
+    ///     .unwrap();
+    /// // Act: the app under test calls the mock here.
+    /// // Assert
+    /// let posts = admin.journal(JournalFilter::default().method("POST")).await.unwrap();
+    /// assert!(posts.is_empty());
+    /// admin.revoke(&minted.token).await.unwrap();
+    /// admin.reset().await.unwrap();
+    /// # }
+    /// ```
+    pub fn admin(&self, api: Api) -> AdminClient<'_> {
+        let listener = self
+            .listeners
+            .iter()
+            .find(|l| l.api == api)
+            .unwrap_or_else(|| panic!("the {} API is not served by this mock", api.name()));
+        AdminClient {
+            app: &listener.app,
+            addr: listener.addr,
+            admin_token: self.admin_token.as_deref(),
+        }
+    }
+
+    /// Every journaled Beacon request of every served API, oldest first per API (Status, then
+    /// Panel), as wiremock's `received_requests`. A reset empties the journal.
+    pub fn received_requests(&self) -> Vec<JournalEntry> {
+        self.listeners
+            .iter()
+            .flat_map(|l| {
+                self.admin(l.api)
+                    .journal_now(&JournalFilter::default())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Expects `operation` to be called exactly `times` times (any status) by the time the mock
+    /// is dropped, or [`MockServer::verify`] is called; panics then otherwise, as wiremock's
+    /// `Mock::expect` does.
+    ///
+    /// ```should_panic
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mock = beacon_mock::MockServer::start().await;
+    /// mock.expect(beacon_mock::OperationId::ListServers, 1);
+    /// // Nothing calls GET /servers: dropping the mock panics.
+    /// # }
+    /// ```
+    pub fn expect(&self, operation: OperationId, times: usize) {
+        self.expectations.lock().push((operation, times));
+    }
+
+    /// Checks every [`MockServer::expect`] now; panics naming each one that is not met.
+    pub fn verify(&self) {
+        if let Some(report) = self.unmet_expectations() {
+            panic!("{report}");
+        }
+    }
+
+    fn unmet_expectations(&self) -> Option<String> {
+        let expectations = self.expectations.lock().clone();
+        if expectations.is_empty() {
+            return None;
+        }
+        let received = self.received_requests();
+        let unmet: Vec<String> = expectations
+            .iter()
+            .filter_map(|&(operation, times)| {
+                let seen = received.iter().filter(|r| r.is(operation)).count();
+                (seen != times).then(|| {
+                    let op = operation.operation();
+                    format!(
+                        "  {} {} ({}): expected {times}, received {seen}",
+                        op.method.as_str(),
+                        op.path,
+                        op.name
+                    )
+                })
+            })
+            .collect();
+        (!unmet.is_empty()).then(|| {
+            format!(
+                "beacon-mock: unmet expectations\n{}\nreceived:\n{}",
+                unmet.join("\n"),
+                received
+                    .iter()
+                    .map(|r| format!("  {} {} {}", r.method, r.path, r.status))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })
+    }
+
     /// Stops accepting connections and waits for in-flight requests to finish, for at most
     /// the shutdown timeout ([`MockServerBuilder::shutdown_timeout`]).
+    /// Panics afterwards if an expectation ([`MockServer::expect`]) is not met.
     pub async fn shutdown(mut self) {
+        let unmet = self.unmet_expectations();
+        self.expectations.lock().clear();
         let _ = self.shutdown.send(true);
         for listener in std::mem::take(&mut self.listeners) {
             let _ = listener.task.await;
+        }
+        if let Some(report) = unmet {
+            panic!("{report}");
         }
     }
 }
@@ -362,5 +506,8 @@ impl MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        if !std::thread::panicking() {
+            self.verify();
+        }
     }
 }

@@ -441,3 +441,34 @@ async fn the_fault_list_is_bounded_with_a_clear_409() {
     .await;
     assert_eq!(code, 201);
 }
+
+#[tokio::test]
+async fn each_listener_serves_its_own_openapi_document_byte_for_byte() {
+    let mock = MockServer::start().await;
+    for (base, name) in [(mock.status_uri(), "status"), (mock.panel_uri(), "panel")] {
+        let root = base.trim_end_matches("/api/v1");
+        let response = reqwest::get(format!("{root}/__admin/openapi.json"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let served = response.bytes().await.unwrap();
+        let path = format!("{}/../spec/openapi/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let committed = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("\r\n", "\n");
+        assert!(
+            served == committed.as_bytes(),
+            "{name}: the served document differs from spec/openapi/{name}.json"
+        );
+    }
+    // Still the admin API: another origin is refused.
+    let root = mock.panel_uri().trim_end_matches("/api/v1").to_owned();
+    let refused = reqwest::Client::new()
+        .get(format!("{root}/__admin/openapi.json"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}

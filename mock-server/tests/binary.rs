@@ -370,3 +370,152 @@ fn a_listener_beyond_loopback_is_warned_about_and_its_admin_token_printed_once()
         200
     );
 }
+
+/// Every `serve` flag has an environment fallback, and `--help` names it.
+const ENV_VARS: [&str; 11] = [
+    "BEACON_MOCK_STATUS_ADDR",
+    "BEACON_MOCK_PANEL_ADDR",
+    "BEACON_MOCK_ONLY",
+    "BEACON_MOCK_TOKENS",
+    "BEACON_MOCK_FIXTURES",
+    "BEACON_MOCK_RATE_LIMIT_WINDOW",
+    "BEACON_MOCK_RATE_LIMIT",
+    "BEACON_MOCK_ADMIN_TOKEN",
+    "BEACON_MOCK_SHUTDOWN_TIMEOUT",
+    "BEACON_MOCK_READ_TIMEOUT",
+    "BEACON_MOCK_NO_CORS",
+];
+
+/// Starts the binary with `args` and `vars`, and no other `BEACON_MOCK_` variable.
+fn start_from_env(args: &[&str], vars: &[(&str, &str)]) -> (Running, Vec<String>) {
+    let mut command = bin();
+    for name in ENV_VARS
+        .iter()
+        .chain(["BEACON_MOCK_MAX_CONNECTIONS"].iter())
+    {
+        command.env_remove(name);
+    }
+    let mut child = command
+        .args(args)
+        .envs(vars.iter().copied())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Admin API");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    (Running(child), lines)
+}
+
+#[test]
+fn help_names_the_environment_variable_of_every_serve_flag() {
+    let output = bin().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for name in ENV_VARS
+        .iter()
+        .chain(["BEACON_MOCK_MAX_CONNECTIONS"].iter())
+    {
+        assert!(help.contains(&format!("[env: {name}")), "{name} in {help}");
+    }
+}
+
+#[test]
+fn serve_flags_fall_back_to_environment_variables() {
+    let (_running, lines) = start_from_env(
+        &[],
+        &[
+            ("BEACON_MOCK_STATUS_ADDR", "127.0.0.1:0"),
+            ("BEACON_MOCK_PANEL_ADDR", "127.0.0.1:0"),
+            ("BEACON_MOCK_ONLY", "panel"),
+            ("BEACON_MOCK_TOKENS", "env-token-one,env-token-two"),
+            ("BEACON_MOCK_RATE_LIMIT_WINDOW", "30"),
+            ("BEACON_MOCK_RATE_LIMIT", "5"),
+            ("BEACON_MOCK_NO_CORS", "true"),
+        ],
+    );
+    assert!(lines.iter().all(|l| !l.contains("Status API")), "{lines:?}");
+    let servers = format!("{}/servers", value_after(&lines, "Beacon Panel API"));
+    assert!(
+        !servers.contains(":4011/"),
+        "the panel address came from the environment: {servers}"
+    );
+    for token in ["env-token-one", "env-token-two"] {
+        let answer = reqwest::blocking::Client::new()
+            .get(&servers)
+            .bearer_auth(token)
+            .header("origin", "http://app.example")
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{token}");
+        let header = |name: &str| {
+            answer.headers()[name]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        };
+        assert_eq!(header("x-ratelimit-limit"), 5);
+        assert!(header("x-ratelimit-reset") <= 30, "the window is 30 s");
+        assert!(
+            answer
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "CORS is off"
+        );
+    }
+}
+
+#[test]
+fn a_flag_wins_over_its_environment_variable_and_bad_values_exit_2() {
+    let (_running, lines) = start_from_env(
+        &["--rate-limit", "7", "--status-addr", "127.0.0.1:0"],
+        &[
+            ("BEACON_MOCK_RATE_LIMIT", "5"),
+            ("BEACON_MOCK_ONLY", "status"),
+        ],
+    );
+    let pages = format!("{}/pages", value_after(&lines, "Beacon Status API"));
+    let answer = reqwest::blocking::Client::new()
+        .get(&pages)
+        .bearer_auth(value_after(&lines, "token  "))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["x-ratelimit-limit"], "7");
+    let output = bin()
+        .args(["serve"])
+        .env("BEACON_MOCK_RATE_LIMIT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let output = bin()
+        .args([
+            "serve",
+            "--status-addr",
+            "127.0.0.1:0",
+            "--panel-addr",
+            "127.0.0.1:0",
+        ])
+        .env("BEACON_MOCK_FIXTURES", "/nonexistent/beacon-fixtures")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("invalid fixtures") && stderr.contains("/nonexistent/beacon-fixtures"),
+        "{stderr}"
+    );
+    let output = bin()
+        .args(["serve"])
+        .env("BEACON_MOCK_ONLY", "both")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

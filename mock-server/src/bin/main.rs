@@ -33,7 +33,7 @@ struct Cli {
 const LIMITS: &str = "\
 Limits (per API):
   request bodies 64 KiB (413); read cache 32 MiB and request journal 16 MiB, oldest dropped first;
-  journal paths cut to 2 KiB; 1,000 faults and 100,000 minted tokens (409 when full, until a reset);
+  journal paths cut to 2 KiB, bodies and headers to 4 KiB; 1,000 faults and 100,000 minted tokens (409 when full, until a reset);
   rate-limit windows for at most 100,000 keys; fixture files regular and at most 16 MiB.
 Admin API (/__admin/): open to loopback callers while every listener is on loopback; otherwise, or with
   --admin-token, it requires Authorization: Bearer <admin token>. Requests with another Origin are 403;
@@ -49,25 +49,36 @@ enum Command {
 #[derive(clap::Args)]
 struct ServeArgs {
     /// Address of the Status API listener.
-    #[arg(long, default_value = "127.0.0.1:4010")]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:4010",
+        env = "BEACON_MOCK_STATUS_ADDR"
+    )]
     status_addr: SocketAddr,
     /// Address of the Panel API listener.
-    #[arg(long, default_value = "127.0.0.1:4011")]
+    #[arg(long, default_value = "127.0.0.1:4011", env = "BEACON_MOCK_PANEL_ADDR")]
     panel_addr: SocketAddr,
     /// Serve only one API.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, env = "BEACON_MOCK_ONLY")]
     only: Option<OnlyApi>,
-    /// Accept this token too (repeatable): on Panel always, on Status when it is a bkn_live_ token.
-    #[arg(long = "token", value_name = "TOKEN")]
+    /// Accept this token too (repeatable; the variable takes a comma-separated list): on Panel
+    /// always, on Status when it is a bkn_live_ token.
+    #[arg(
+        long = "token",
+        value_name = "TOKEN",
+        env = "BEACON_MOCK_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     tokens: Vec<String>,
     /// Load status.json and panel.json from this directory instead of the embedded fixtures.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "BEACON_MOCK_FIXTURES")]
     fixtures: Option<PathBuf>,
     /// Length of every rate-limit window in seconds (documented: 60).
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, value_name = "SECS", env = "BEACON_MOCK_RATE_LIMIT_WINDOW", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     rate_limit_window: Option<u64>,
     /// Replace every per-window limit (for load tests).
-    #[arg(long, value_name = "LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "LIMIT", env = "BEACON_MOCK_RATE_LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit: Option<u32>,
     /// Require `Authorization: Bearer TOKEN` on the admin API. Without it the admin API is
     /// open while every listener is on loopback; otherwise a token is generated and printed once.
@@ -80,14 +91,18 @@ struct ServeArgs {
     admin_token: Option<String>,
     /// How long shutdown (Ctrl-C, SIGTERM) lets in-flight requests run before closing them;
     /// injected latency can be up to 60 s.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    #[arg(long, value_name = "SECS", default_value_t = 10, env = "BEACON_MOCK_SHUTDOWN_TIMEOUT", value_parser = clap::value_parser!(u64).range(0..=3_600))]
     shutdown_timeout: u64,
     /// How long a request's head, and then its body, may take to arrive.
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    #[arg(long, value_name = "SECS", default_value_t = 30, env = "BEACON_MOCK_READ_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3_600))]
     read_timeout: u64,
     /// Connections each listener serves at once; further ones wait until one closes.
-    #[arg(long, value_name = "N", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, value_name = "N", default_value_t = 1_000, env = "BEACON_MOCK_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Turn CORS off on the Beacon routes. By default a browser page on any origin may call
+    /// them: preflights are answered 204 and the rate-limit headers are exposed.
+    #[arg(long, env = "BEACON_MOCK_NO_CORS")]
+    no_cors: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -152,6 +167,9 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "--admin-token must be 1 to 256 visible ASCII characters without spaces"
         );
         builder = builder.admin_token(token);
+    }
+    if args.no_cors {
+        builder = builder.no_cors();
     }
     if let Some(secs) = args.rate_limit_window {
         builder = builder.rate_limit_window(Duration::from_secs(secs));
