@@ -11,7 +11,6 @@ use std::time::Duration;
 use beacon_spec::{Api, OperationId};
 use bytes::Bytes;
 use http::{Method, Request, header};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::App;
@@ -135,25 +134,6 @@ impl JournalEntry {
             }
         }
     }
-}
-
-/// The wire form of one entry (see the README's admin table).
-#[derive(Deserialize)]
-struct WireEntry {
-    method: String,
-    path: String,
-    status: u16,
-    at: String,
-    latency_us: u64,
-    token: Option<String>,
-    #[serde(default)]
-    truncated: bool,
-    #[serde(default)]
-    headers: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    body_truncated: bool,
 }
 
 /// A fault to inject: latency, an error status or a dropped connection, for some requests.
@@ -286,9 +266,10 @@ impl<'a> AdminClient<'a> {
             format!("/requests?{query}")
         };
         let answer = self.call(Method::GET, &route, None)?;
-        let entries: Vec<WireEntry> = serde_json::from_value(answer["requests"].clone())
-            .map_err(|e| AdminError::Decode(e.to_string()))?;
-        Ok(entries
+        let journal: beacon_spec::admin::Journal =
+            serde_json::from_value(answer).map_err(|e| AdminError::Decode(e.to_string()))?;
+        Ok(journal
+            .requests
             .into_iter()
             .map(|e| {
                 let (path, query) = match e.path.split_once('?') {

@@ -4,14 +4,13 @@
 //! Each entry owns a copy of its path (truncated to [`MAX_PATH_BYTES`]) and of its
 //! `Authorization` value, never a clone that would keep the request's whole head alive.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::SystemTime;
 
 use beacon_spec::redact::RedactedToken;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use parking_lot::Mutex;
-use serde::Serialize;
 
 use crate::auth::{self, Redacted};
 
@@ -124,14 +123,14 @@ impl Recorded {
     /// Every kept header, names in lower case, secrets redacted: `Authorization` shows its
     /// scheme and the redacted token, cookies and any header naming a key, token or secret
     /// show [`REDACTED`].
-    fn headers(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut shown = serde_json::Map::new();
+    fn headers(&self) -> BTreeMap<String, String> {
+        let mut shown = BTreeMap::new();
         if self.authorization.is_some() {
             let text = match self.token() {
                 Some(token) => format!("Bearer {token}"),
                 None => REDACTED.to_owned(),
             };
-            shown.insert("authorization".to_owned(), text.into());
+            shown.insert("authorization".to_owned(), text);
         }
         for (name, value) in self.headers.iter() {
             let name = name.as_str();
@@ -141,12 +140,12 @@ impl Recorded {
                 String::from_utf8_lossy(value.as_bytes()).into_owned()
             };
             match shown.get_mut(name) {
-                Some(serde_json::Value::String(joined)) => {
+                Some(joined) => {
                     joined.push_str(", ");
                     joined.push_str(&text);
                 }
-                _ => {
-                    shown.insert(name.to_owned(), text.into());
+                None => {
+                    shown.insert(name.to_owned(), text);
                 }
             }
         }
@@ -208,25 +207,9 @@ fn redact_json(value: &mut serde_json::Value) {
     }
 }
 
-/// One journal entry as the admin API shows it. The token is redacted to its public prefix
-/// and last four characters.
-#[derive(Debug, Serialize)]
-pub(crate) struct JournalEntry {
-    method: String,
-    path: String,
-    status: u16,
-    at: String,
-    latency_us: u64,
-    token: Option<String>,
-    /// The path was longer than [`MAX_PATH_BYTES`] and is cut.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    truncated: bool,
-    headers: serde_json::Map<String, serde_json::Value>,
-    body: Option<String>,
-    /// The body was longer than [`MAX_JOURNAL_BODY_BYTES`] and is cut.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    body_truncated: bool,
-}
+/// One journal entry as the admin API shows it: the wire type of `beacon_spec::admin`, whose
+/// schema is `spec/schemas/admin/Journal.json`.
+pub(crate) use beacon_spec::admin::JournalEntry;
 
 /// What `GET /__admin/requests` filters on.
 #[derive(Debug, Default)]

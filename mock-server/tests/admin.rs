@@ -472,3 +472,24 @@ async fn each_listener_serves_its_own_openapi_document_byte_for_byte() {
         .unwrap();
     assert_eq!(refused.status(), 403);
 }
+
+#[tokio::test]
+async fn the_journal_matches_its_generated_schema() {
+    let mock = MockServer::start().await;
+    let api = panel(&mock).await;
+    api.get("/servers?x=1").await;
+    api.post("/servers/123/console", json!({"command": "say hi"}))
+        .await;
+    reqwest::get(format!("{}/servers", mock.panel_uri()))
+        .await
+        .unwrap();
+    let (code, journal) = admin(&mock.panel_uri(), "GET", "/requests", None).await;
+    assert_eq!(code, 200);
+    assert_eq!(journal["requests"].as_array().unwrap().len(), 3);
+    let validator = beacon_spec::validate::SchemaValidator::new(&beacon_spec::admin::JOURNAL);
+    assert_eq!(validator.violations(&journal), vec![], "{journal}");
+    // The schema can fail: an entry with a field it does not know.
+    let mut broken = journal.clone();
+    broken["requests"][0]["extra"] = json!(1);
+    assert!(!validator.is_valid(&broken));
+}

@@ -43,6 +43,10 @@ pub fn artifacts() -> Vec<Artifact> {
         });
     }
     out.push(Artifact {
+        path: format!("spec/schemas/admin/{}.json", crate::admin::JOURNAL.name),
+        contents: render(&schema_document(&crate::admin::JOURNAL)),
+    });
+    out.push(Artifact {
         path: "docs/contract.md".to_owned(),
         contents: crate::contract_doc::contract_markdown(),
     });
@@ -51,7 +55,12 @@ pub fn artifacts() -> Vec<Artifact> {
 
 /// The directories whose `*.json` files are all generated (a file there that is not an
 /// artifact is stale).
-pub const GENERATED_DIRS: &[&str] = &["spec/schemas/status", "spec/schemas/panel", "spec/openapi"];
+pub const GENERATED_DIRS: &[&str] = &[
+    "spec/schemas/status",
+    "spec/schemas/panel",
+    "spec/schemas/admin",
+    "spec/openapi",
+];
 
 /// Whether [`ensure_artifacts`] only compares, or also rewrites what differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
