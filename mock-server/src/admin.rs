@@ -202,16 +202,6 @@ const ROUTES: [&str; 6] = [
     "/faults",
 ];
 
-/// Whether a request's `Content-Type` is `application/json` (with any parameters).
-fn is_json(request: &Request<Bytes>) -> bool {
-    request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-}
-
 /// Answers one admin request.
 pub(crate) fn handle(admin: Admin<'_>, request: &Request<Bytes>) -> Response<Bytes> {
     route(admin, request).unwrap_or_else(AdminError::into_response)
@@ -238,7 +228,7 @@ fn route(admin: Admin<'_>, request: &Request<Bytes>) -> Result<Response<Bytes>, 
         })?;
     let body = request.body();
     let has_content_type = request.headers().contains_key(header::CONTENT_TYPE);
-    if (!body.is_empty() || has_content_type) && !is_json(request) {
+    if (!body.is_empty() || has_content_type) && !crate::call::is_json_content_type(request) {
         return Err(admin_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "admin request bodies must be Content-Type: application/json",

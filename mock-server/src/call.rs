@@ -234,7 +234,9 @@ fn validated<T: DeserializeOwned>(
     serde_json::from_value(value).map_err(|e| ApiError::Invalid(e.to_string()))
 }
 
-fn is_json_content_type(request: &Request<Bytes>) -> bool {
+/// Whether a request's `Content-Type` is `application/json` (with any parameters); the Beacon
+/// pipeline and the admin API both ask.
+pub(crate) fn is_json_content_type(request: &Request<Bytes>) -> bool {
     request
         .headers()
         .get(header::CONTENT_TYPE)

@@ -1,8 +1,12 @@
 //! The real `beacon-mock` binary, run as the README says.
 
-use std::io::{BufRead, BufReader, Read};
+mod support;
+
+use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::value_after;
 
 struct Running(Child);
 
@@ -49,28 +53,8 @@ fn start(args: &[&str]) -> (Running, Vec<String>) {
         .args(args)
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let done = line.starts_with("Admin API");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
+    let lines = support::banner(&mut child);
     (Running(child), lines)
-}
-
-fn value_after(lines: &[String], label: &str) -> String {
-    lines
-        .iter()
-        .find(|l| l.trim_start().starts_with(label))
-        .unwrap_or_else(|| panic!("no line {label} in {lines:?}"))
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 /// The status of `GET url` with `token`.
@@ -334,17 +318,8 @@ fn a_listener_beyond_loopback_is_warned_about_and_its_admin_token_printed_once()
         .env_remove("BEACON_MOCK_ADMIN_TOKEN")
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let lines = support::banner(&mut child);
     let _running = Running(child);
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let done = line.starts_with("Admin API");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
     let banner = lines.join("\n");
     assert!(
         banner.contains("warning: the panel API listens on 0.0.0.0:"),
@@ -400,16 +375,7 @@ fn start_from_env(args: &[&str], vars: &[(&str, &str)]) -> (Running, Vec<String>
         .envs(vars.iter().copied())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        let done = line.starts_with("Admin API");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
+    let lines = support::banner(&mut child);
     (Running(child), lines)
 }
 

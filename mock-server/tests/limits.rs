@@ -1,7 +1,8 @@
 //! Issue 10: the mock stays bounded under hostile use. Memory is measured as the mock
 //! process's own resident set (`/proc/<pid>/status`), never by timing.
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::process::{Child, Command, Stdio};
 
 struct Mock {
@@ -48,26 +49,8 @@ impl Mock {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            let done = line.starts_with("Admin API");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        let after = |label: &str| {
-            lines
-                .iter()
-                .find(|l| l.trim_start().starts_with(label))
-                .unwrap_or_else(|| panic!("no {label} in {lines:?}"))
-                .rsplit(' ')
-                .next()
-                .unwrap()
-                .to_owned()
-        };
+        let lines = support::banner(&mut child);
+        let after = |label: &str| support::value_after(&lines, label);
         Self {
             panel_url: after("Beacon Panel API"),
             token: after("token (acct_1)"),

@@ -92,7 +92,7 @@ const SETTLE_PAUSE: Duration = Duration::from_millis(200);
 /// Console lines read to find a command that was sent.
 const CONSOLE_TAIL: u32 = 100;
 
-fn status_name(status: ServerStatus) -> &'static str {
+pub(super) fn status_name(status: ServerStatus) -> &'static str {
     match status {
         ServerStatus::Running => "running",
         ServerStatus::Stopped => "stopped",
@@ -144,7 +144,7 @@ fn power(ctx: &Ctx, server: &str, action: PowerAction) -> Result<Exchange, Stop>
 }
 
 /// Brings the server to `wanted` (running or stopped) if it is not there already.
-fn ensure_status(ctx: &Ctx, server: &str, wanted: ServerStatus) -> Result<(), Stop> {
+pub(super) fn ensure_status(ctx: &Ctx, server: &str, wanted: ServerStatus) -> Result<(), Stop> {
     let status = settled_status(ctx, server)?;
     if status == status_name(wanted) {
         return Ok(());
@@ -164,12 +164,6 @@ fn ensure_status(ctx: &Ctx, server: &str, wanted: ServerStatus) -> Result<(), St
         )));
     }
     Ok(())
-}
-
-/// Brings the server to `wanted` if it is not there already (the stateful phase puts the
-/// power state back with it).
-pub(super) fn restore_to(ctx: &Ctx, server: &str, wanted: ServerStatus) -> Result<(), Stop> {
-    ensure_status(ctx, server, wanted)
 }
 
 /// Puts the server back the way a check found it; best effort (a failure here is not the

@@ -348,7 +348,7 @@ fn restore_power(ctx: &Ctx, server: &str, initial: &str) -> Result<(), Stop> {
         "stopped" => ServerStatus::Stopped,
         _ => return Ok(()),
     };
-    super::panel::restore_to(ctx, server, wanted)
+    super::panel::ensure_status(ctx, server, wanted)
 }
 
 fn server_param(id: &str) -> [(&'static str, String); 1] {
@@ -617,7 +617,7 @@ fn apply_panel(
                 .expected(format!("{:?}", effect.message), &body["message"]));
             }
             let server = &mut servers[write];
-            server.status = status_name(effect.status).to_owned();
+            server.status = super::panel::status_name(effect.status).to_owned();
             server.console.push(effect.console_line);
             server.console_total += 1;
         }
@@ -937,15 +937,6 @@ fn apply_status(
         _ => {}
     }
     Ok(())
-}
-
-fn status_name(status: ServerStatus) -> &'static str {
-    match status {
-        ServerStatus::Running => "running",
-        ServerStatus::Stopped => "stopped",
-        ServerStatus::Starting => "starting",
-        ServerStatus::Stopping => "stopping",
-    }
 }
 
 fn parse_status(status: &str) -> ServerStatus {

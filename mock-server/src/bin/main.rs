@@ -434,7 +434,7 @@ mod access_log {
     }
 
     impl CachedTime {
-        /// Appends the time as [`FormatTime`] writes it.
+        /// Appends the time as [`FormatTime`] writes it: RFC 3339 UTC with microseconds.
         fn push(line: &mut String) {
             let now = SystemTime::now();
             let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -468,16 +468,9 @@ mod access_log {
 
     impl FormatTime for CachedTime {
         fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-            let now = SystemTime::now();
-            let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-            SECOND.with(|second| {
-                let mut second = second.borrow_mut();
-                if second.0 != since.as_secs() {
-                    let text = humantime::format_rfc3339_seconds(now).to_string();
-                    *second = (since.as_secs(), text.trim_end_matches('Z').to_owned());
-                }
-                write!(w, "{}.{:06}Z", second.1, since.subsec_micros())
-            })
+            let mut time = String::with_capacity(32);
+            CachedTime::push(&mut time);
+            w.write_str(&time)
         }
     }
 }

@@ -114,3 +114,32 @@ pub fn status_error(reply: &Reply, status: u16, code: &str) -> String {
         .expect("message")
         .to_owned()
 }
+
+/// The lines a spawned `beacon-mock` prints up to and including its `Admin API` line (the end
+/// of its start-up banner).
+pub fn banner(child: &mut std::process::Child) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("the mock's stdout is piped");
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("a banner line");
+        let done = line.starts_with("Admin API");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    lines
+}
+
+/// The last word of the banner line that starts with `label`.
+pub fn value_after(lines: &[String], label: &str) -> String {
+    lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label} in {lines:?}"))
+        .rsplit(' ')
+        .next()
+        .expect("a value")
+        .to_owned()
+}
