@@ -326,12 +326,22 @@ fn mint_token(service: &ApiService, mint: MintRequest) -> Result<Response<Bytes>
     let principals = service.principals();
     let index = match &mint.principal {
         None => 0,
-        Some(name) => principals.iter().position(|p| p == name).ok_or_else(|| {
-            admin_error(
-                StatusCode::NOT_FOUND,
-                format!("unknown principal {name}; known: {}", principals.join(", ")),
-            )
-        })?,
+        Some(name) => principals
+            .iter()
+            .position(|p| **p == **name)
+            .ok_or_else(|| {
+                admin_error(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "unknown principal {name}; known: {}",
+                        principals
+                            .iter()
+                            .map(|p| &**p)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?,
     };
     let token = match service.api {
         Api::Status => format!(
@@ -347,6 +357,6 @@ fn mint_token(service: &ApiService, mint: MintRequest) -> Result<Response<Bytes>
         .map_err(|full| admin_error(StatusCode::CONFLICT, full))?;
     Ok(reply(
         StatusCode::CREATED,
-        json!({ "token": token, "principal": principals[index], "note": "shown once; store it now" }),
+        json!({ "token": token, "principal": &*principals[index], "note": "shown once; store it now" }),
     ))
 }

@@ -96,6 +96,9 @@ pub struct JournalEntry {
     pub latency: Duration,
     /// The bearer token, redacted to its public prefix and last four characters.
     pub token: Option<String>,
+    /// Who the request authenticated as: the workspace id (Status) or account id (Panel);
+    /// `None` when it did not authenticate or an injected fault answered it.
+    pub principal: Option<String>,
     /// The path and query were longer than 2 KiB and are cut.
     pub truncated: bool,
     /// The request headers (names in lower case, repeated ones joined with `, `), secrets
@@ -285,6 +288,7 @@ impl<'a> AdminClient<'a> {
                     at: e.at,
                     latency: Duration::from_micros(e.latency_us),
                     token: e.token,
+                    principal: e.principal,
                     truncated: e.truncated,
                     headers: e.headers,
                     body: e.body,

@@ -5,6 +5,7 @@
 //! hyper listener (`server.rs`) and the wiremock adapter (`wiremock.rs`).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use beacon_spec::Api;
@@ -58,6 +59,12 @@ impl App {
         self.service.api
     }
 
+    /// Serves `fixtures` from now on, keeping minted tokens, rate-limit windows, the journal
+    /// and faults.
+    pub(crate) fn reload(&self, fixtures: &crate::fixtures::Fixtures) {
+        self.service.reload(fixtures);
+    }
+
     /// Handles one request from `peer`. Never panics on any input; always answers.
     pub(crate) fn handle(&self, request: &Request<Bytes>, peer: IpAddr) -> Handled {
         let path = request.uri().path();
@@ -86,14 +93,20 @@ impl App {
         }
         let api_path = path.strip_prefix(BASE_PATH).unwrap_or(path);
         let fault = self.faults.take(api_path);
-        let mut response = match fault.status {
-            Some(status) => ApiError::Injected(status).into_response(self.service.api),
-            None => self.service.handle(request, peer),
+        let (mut response, principal) = match fault.status {
+            Some(status) => (
+                ApiError::Injected(status).into_response(self.service.api),
+                None,
+            ),
+            None => {
+                let answer = self.service.handle(request, peer);
+                (answer.response, answer.principal)
+            }
         };
         if let Some(cors) = &self.cors {
             cors.allow(request, &mut response);
         }
-        self.record(request, &response, started);
+        self.record(request, &response, principal, started);
         Handled {
             response,
             delay: fault.latency,
@@ -118,7 +131,13 @@ impl App {
 
     /// One `tracing` line and one journal entry; the journal keeps cheap clones and formats
     /// them when it is read.
-    fn record(&self, request: &Request<Bytes>, response: &Response<Bytes>, started: Instant) {
+    fn record(
+        &self,
+        request: &Request<Bytes>,
+        response: &Response<Bytes>,
+        principal: Option<Arc<str>>,
+        started: Instant,
+    ) {
         let latency_us = self.log(request, response, started);
         let path = request.uri().path_and_query();
         let status = response.status().as_u16();
@@ -129,6 +148,7 @@ impl App {
             path,
             status,
             latency_us,
+            principal,
             request.headers(),
             request.body(),
         ));

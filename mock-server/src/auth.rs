@@ -1,6 +1,7 @@
 //! Bearer tokens: kept only as SHA-256 digests, compared in constant time.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
@@ -55,6 +56,33 @@ struct Entry {
     digest: [u8; 32],
     principal: usize,
     revoked: bool,
+    /// Minted through the admin API (kept by a fixture reload), not seeded.
+    minted: bool,
+}
+
+/// The issued tokens by digest bucket, and the principals' names by index.
+#[derive(Debug, Default)]
+struct Issued {
+    entries: HashMap<u64, Vec<Entry>, foldhash::fast::RandomState>,
+    names: Vec<Arc<str>>,
+}
+
+impl Issued {
+    /// Issues `entry`'s token, replacing an earlier issue of the same token.
+    fn insert(&mut self, entry: Entry) {
+        let list = self.entries.entry(bucket(&entry.digest)).or_default();
+        list.retain(|e| !bool::from(e.digest.ct_eq(&entry.digest)));
+        list.push(entry);
+    }
+
+    fn issue(&mut self, token: &str, principal: usize, minted: bool) {
+        self.insert(Entry {
+            digest: digest(token),
+            principal,
+            revoked: false,
+            minted,
+        });
+    }
 }
 
 /// Issued tokens of one API, by digest. The plain text of a token is never stored.
@@ -63,9 +91,20 @@ struct Entry {
 /// digest in constant time: the time taken reveals nothing about a valid token's bytes.
 #[derive(Debug, Default)]
 pub(crate) struct TokenStore {
-    entries: RwLock<HashMap<u64, Vec<Entry>, foldhash::fast::RandomState>>,
+    issued: RwLock<Issued>,
     /// Tokens minted through the admin API since start-up or the last reset.
     minted: AtomicUsize,
+}
+
+/// Who a valid token belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct Holder {
+    /// The workspace or account index.
+    pub(crate) index: usize,
+    /// A stable key for the token (for counting its requests without keeping it).
+    pub(crate) key: u64,
+    /// The workspace or account id: a shared name, cloned without allocating.
+    pub(crate) name: Arc<str>,
 }
 
 /// Tokens the admin API mints at most between resets.
@@ -89,16 +128,9 @@ fn bucket(digest: &[u8; 32]) -> u64 {
 impl TokenStore {
     /// Issues `token` to `principal` (a workspace or account index). Re-issuing a revoked
     /// token makes it valid again.
+    #[cfg(test)]
     pub(crate) fn insert(&self, token: &str, principal: usize) {
-        let digest = digest(token);
-        let mut entries = self.entries.write();
-        let list = entries.entry(bucket(&digest)).or_default();
-        list.retain(|e| !bool::from(e.digest.ct_eq(&digest)));
-        list.push(Entry {
-            digest,
-            principal,
-            revoked: false,
-        });
+        self.issued.write().issue(token, principal, false);
     }
 
     /// Issues a freshly minted `token` to `principal`, unless [`MAX_MINTED_TOKENS`] were
@@ -116,16 +148,21 @@ impl TokenStore {
         if claimed.is_err() {
             return Err(TokensFull);
         }
-        self.insert(token, principal);
+        self.issued.write().issue(token, principal, true);
         Ok(())
     }
 
     /// Revokes `token`; returns whether it was known.
     pub(crate) fn revoke(&self, token: &str) -> bool {
         let digest = digest(token);
-        let mut entries = self.entries.write();
+        let mut issued = self.issued.write();
         let mut found = false;
-        for entry in entries.get_mut(&bucket(&digest)).into_iter().flatten() {
+        for entry in issued
+            .entries
+            .get_mut(&bucket(&digest))
+            .into_iter()
+            .flatten()
+        {
             if bool::from(entry.digest.ct_eq(&digest)) {
                 entry.revoked = true;
                 found = true;
@@ -134,36 +171,83 @@ impl TokenStore {
         found
     }
 
-    /// The principal `token` was issued to, and a stable key for the token (for counting
-    /// its requests without keeping it).
-    pub(crate) fn principal(&self, token: &str) -> Result<(usize, u64), AuthFailure> {
+    /// Who `token` was issued to.
+    pub(crate) fn principal(&self, token: &str) -> Result<Holder, AuthFailure> {
         let digest = digest(token);
-        let entries = self.entries.read();
+        let issued = self.issued.read();
         let key = bucket(&digest);
-        let entry = entries
+        let entry = issued
+            .entries
             .get(&key)
             .into_iter()
             .flatten()
             .find(|e| bool::from(e.digest.ct_eq(&digest)))
             .ok_or(AuthFailure::Unknown)?;
         if entry.revoked {
-            Err(AuthFailure::Revoked)
-        } else {
-            Ok((entry.principal, key))
+            return Err(AuthFailure::Revoked);
         }
+        let name = issued
+            .names
+            .get(entry.principal)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""));
+        Ok(Holder {
+            index: entry.principal,
+            key,
+            name,
+        })
     }
 
-    /// Replaces every issued token with `tokens` in one step, so that a concurrent request
-    /// never sees an empty store.
-    pub(crate) fn replace_all<'t>(&self, tokens: impl IntoIterator<Item = (&'t str, usize)>) {
-        let fresh = TokenStore::default();
-        for (token, principal) in tokens {
-            fresh.insert(token, principal);
-        }
-        let fresh = fresh.entries.into_inner();
-        *self.entries.write() = fresh;
+    /// The principals' ids, by index.
+    pub(crate) fn names(&self) -> Vec<Arc<str>> {
+        self.issued.read().names.clone()
+    }
+
+    /// Replaces every issued token with `tokens` (principals by index into `names`) in one
+    /// step, so that a concurrent request never sees an empty store.
+    pub(crate) fn replace_all<'t>(
+        &self,
+        tokens: impl IntoIterator<Item = (&'t str, usize)>,
+        names: Vec<Arc<str>>,
+    ) {
+        let fresh = seeded(tokens, names);
+        *self.issued.write() = fresh;
         self.minted.store(0, Ordering::Release);
     }
+
+    /// Replaces the seeded tokens with `tokens` and the principals with `names`, keeping every
+    /// minted token (and its revocation) whose principal is still named; a minted token whose
+    /// principal is gone is dropped.
+    pub(crate) fn reseed<'t>(
+        &self,
+        tokens: impl IntoIterator<Item = (&'t str, usize)>,
+        names: Vec<Arc<str>>,
+    ) {
+        let mut fresh = seeded(tokens, names);
+        let mut issued = self.issued.write();
+        for entry in issued.entries.values().flatten().filter(|e| e.minted) {
+            let name = issued.names.get(entry.principal);
+            let Some(index) = name.and_then(|n| fresh.names.iter().position(|f| f == n)) else {
+                continue;
+            };
+            fresh.insert(Entry {
+                principal: index,
+                ..*entry
+            });
+        }
+        *issued = fresh;
+    }
+}
+
+fn seeded<'t>(tokens: impl IntoIterator<Item = (&'t str, usize)>, names: Vec<Arc<str>>) -> Issued {
+    let mut fresh = Issued {
+        entries: HashMap::default(),
+        names,
+    };
+    for (token, principal) in tokens {
+        fresh.issue(token, principal, false);
+    }
+    fresh
 }
 
 #[cfg(test)]
@@ -205,18 +289,18 @@ mod tests {
     fn revoked_tokens_are_rejected_and_reissue_restores_them() {
         let store = TokenStore::default();
         store.insert("tok_1234567890", 3);
-        assert_eq!(store.principal("tok_1234567890").map(|p| p.0), Ok(3));
+        assert_eq!(store.principal("tok_1234567890").map(|p| p.index), Ok(3));
         assert_eq!(
-            store.principal("tok_0000000000").map(|p| p.0),
+            store.principal("tok_0000000000").map(|p| p.index),
             Err(AuthFailure::Unknown)
         );
         assert!(store.revoke("tok_1234567890"));
         assert_eq!(
-            store.principal("tok_1234567890").map(|p| p.0),
+            store.principal("tok_1234567890").map(|p| p.index),
             Err(AuthFailure::Revoked)
         );
         store.insert("tok_1234567890", 3);
-        assert_eq!(store.principal("tok_1234567890").map(|p| p.0), Ok(3));
+        assert_eq!(store.principal("tok_1234567890").map(|p| p.index), Ok(3));
     }
 
     /// Finding 7 of issue 10: minted tokens were unbounded.
@@ -228,10 +312,10 @@ mod tests {
         }
         assert_eq!(store.mint_within("tok_999999999999", 0, 3), Err(TokensFull));
         assert_eq!(
-            store.principal("tok_999999999999").map(|p| p.0),
+            store.principal("tok_999999999999").map(|p| p.index),
             Err(AuthFailure::Unknown)
         );
-        store.replace_all([("seed_token_1234", 0)]);
+        store.replace_all([("seed_token_1234", 0)], vec![Arc::from("ws_1")]);
         assert_eq!(store.mint_within("tok_999999999999", 0, 3), Ok(()));
     }
 }

@@ -81,6 +81,35 @@ impl Fixtures {
         Self::parse(&status, &file("status.json"), &panel, &file("panel.json"))
     }
 
+    /// What `api`'s part holds, for people: e.g. `2 accounts, 3 servers, 2 databases`.
+    pub fn summary(&self, api: beacon_spec::Api) -> String {
+        let counts: [(usize, &str); 3] = match api {
+            beacon_spec::Api::Status => {
+                let workspaces = &self.status.workspaces;
+                let pages = workspaces.iter().flat_map(|w| &w.pages);
+                [
+                    (workspaces.len(), "workspace"),
+                    (pages.clone().count(), "page"),
+                    (pages.map(|p| p.incidents.len()).sum(), "incident"),
+                ]
+            }
+            beacon_spec::Api::Panel => {
+                let accounts = &self.panel.accounts;
+                let servers = accounts.iter().flat_map(|a| &a.servers);
+                [
+                    (accounts.len(), "account"),
+                    (servers.clone().count(), "server"),
+                    (servers.map(|s| s.databases.len()).sum(), "database"),
+                ]
+            }
+        };
+        counts
+            .iter()
+            .map(|&(n, one)| format!("{n} {one}{}", if n == 1 { "" } else { "s" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn parse(
         status: &str,
         status_file: &str,

@@ -210,7 +210,9 @@ proptest! {
         let Some(request) = request(&method, &path, &headers, body) else {
             return Ok(());
         };
-        let response = service.handle(&request, IpAddr::V4(Ipv4Addr::from(peer)));
+        let response = service
+            .handle(&request, IpAddr::V4(Ipv4Addr::from(peer)))
+            .response;
         assert_envelope(api, false, &response);
     }
 

@@ -5,6 +5,7 @@
 //! `Authorization` value, never a clone that would keep the request's whole head alive.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use beacon_spec::redact::RedactedToken;
@@ -39,6 +40,8 @@ pub(crate) struct Recorded {
     status: u16,
     at: SystemTime,
     latency_us: u64,
+    /// The workspace or account id it authenticated as: shared, not copied.
+    principal: Option<Arc<str>>,
     /// The `Authorization` header value, kept in memory only and redacted when read.
     authorization: Option<HeaderValue>,
     /// The other request headers, up to [`MAX_JOURNAL_HEADER_BYTES`]; redacted when read.
@@ -55,6 +58,7 @@ impl Recorded {
         path: &str,
         status: u16,
         latency_us: u64,
+        principal: Option<Arc<str>>,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Self {
@@ -89,6 +93,7 @@ impl Recorded {
             status,
             at: SystemTime::now(),
             latency_us,
+            principal,
             authorization: authorization
                 .filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES)
                 .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()),
@@ -297,6 +302,7 @@ impl Journal {
                 at: humantime::format_rfc3339_millis(e.at).to_string(),
                 latency_us: e.latency_us,
                 token: e.token(),
+                principal: e.principal.as_deref().map(str::to_owned),
                 truncated: e.truncated,
                 headers: e.headers(),
                 body: e.body(),
@@ -322,6 +328,7 @@ mod tests {
                 &long,
                 401,
                 1,
+                None,
                 &HeaderMap::new(),
                 b"",
             ));
@@ -355,7 +362,7 @@ mod tests {
     #[test]
     fn a_path_is_cut_on_a_character_boundary() {
         let path = "é".repeat(MAX_PATH_BYTES);
-        let entry = Recorded::new(&Method::GET, &path, 200, 1, &HeaderMap::new(), b"");
+        let entry = Recorded::new(&Method::GET, &path, 200, 1, None, &HeaderMap::new(), b"");
         assert!(entry.path.len() <= MAX_PATH_BYTES && entry.truncated);
     }
 }

@@ -487,6 +487,35 @@ impl MockServer {
         })
     }
 
+    /// Serves `fixtures` from now on on every listener, as if the mock had started with them:
+    /// each API's state (servers, consoles, databases, pages, incidents; changes made so far
+    /// are lost) and fixture tokens are replaced and the read cache is emptied, while tokens
+    /// minted through the admin API (for principals that still exist), rate-limit windows, the
+    /// journal and faults are kept. A reset goes back to `fixtures`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mock = beacon_mock::MockServer::start().await;
+    /// mock.reload(&beacon_mock::Fixtures::embedded());
+    /// # }
+    /// ```
+    pub fn reload(&self, fixtures: &Fixtures) {
+        for listener in &self.listeners {
+            listener.app.reload(fixtures);
+        }
+    }
+
+    /// As [`MockServer::reload`], for `api` alone (the other API keeps its state). Returns
+    /// whether `api` is served.
+    pub fn reload_api(&self, api: Api, fixtures: &Fixtures) -> bool {
+        let listener = self.listeners.iter().find(|l| l.api == api);
+        if let Some(listener) = listener {
+            listener.app.reload(fixtures);
+        }
+        listener.is_some()
+    }
+
     /// Stops accepting connections and waits for in-flight requests to finish, for at most
     /// the shutdown timeout ([`MockServerBuilder::shutdown_timeout`]).
     /// Panics afterwards if an expectation ([`MockServer::expect`]) is not met.

@@ -6,6 +6,7 @@
 //! admin API, the journal or faults.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use beacon_spec::catalog::{Api, PanelOperation, StatusOperation};
 use beacon_spec::status::StatusToken;
@@ -49,7 +50,8 @@ enum ApiState {
 /// One API's mock: its state, routes, tokens, limiter and read cache.
 pub(crate) struct ApiService {
     pub(crate) api: Api,
-    fixtures: Fixtures,
+    /// The seed data of reset; a reload replaces it.
+    fixtures: RwLock<Fixtures>,
     extra_tokens: Vec<String>,
     defect: Option<Defect>,
     pub(crate) tokens: TokenStore,
@@ -88,11 +90,20 @@ impl std::fmt::Debug for ApiService {
     }
 }
 
-/// An authenticated caller: the workspace or account index, and its rate-limit key.
-#[derive(Debug, Clone, Copy)]
+/// An authenticated caller: the workspace or account index, its rate-limit key and its id.
+#[derive(Debug, Clone)]
 struct Principal {
     index: usize,
     key: RateKey,
+    name: Arc<str>,
+}
+
+/// A Beacon answer, and who the request authenticated as.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) response: Response<Bytes>,
+    /// The workspace or account id; `None` when the request did not authenticate.
+    pub(crate) principal: Option<Arc<str>>,
 }
 
 /// Absent, `*/*`, `application/*` and `application/json` (with any parameters) accept JSON.
@@ -136,7 +147,7 @@ impl ApiService {
         let service = Self {
             api,
             state,
-            fixtures,
+            fixtures: RwLock::new(fixtures),
             extra_tokens: config.tokens.clone(),
             defect: config.defect,
             tokens: TokenStore::default(),
@@ -148,16 +159,27 @@ impl ApiService {
             reads: ReadCache::default(),
             rate_headers: RateHeaders::new(api),
         };
-        service.tokens.replace_all(service.seed_tokens());
+        {
+            let fixtures = service.fixtures.read();
+            let (tokens, names) = service.seed(&fixtures);
+            service.tokens.replace_all(tokens, names);
+        }
         service
     }
 
-    /// Every token the fixtures and `--token` issue, with its principal.
-    fn seed_tokens(&self) -> Vec<(&str, usize)> {
+    /// Every token `fixtures` and `--token` issue, with its principal's index, and the
+    /// principals' ids by index.
+    fn seed<'f>(&'f self, fixtures: &'f Fixtures) -> (Vec<(&'f str, usize)>, Vec<Arc<str>>) {
         let mut tokens: Vec<(&str, usize)> = Vec::new();
+        let names;
         match self.api {
             Api::Status => {
-                for (i, workspace) in self.fixtures.status.workspaces.iter().enumerate() {
+                let workspaces = &fixtures.status.workspaces;
+                names = workspaces
+                    .iter()
+                    .map(|w| Arc::from(w.id.as_str()))
+                    .collect();
+                for (i, workspace) in workspaces.iter().enumerate() {
                     tokens.extend(workspace.tokens.iter().map(|t| (t.token.as_str(), i)));
                 }
                 let extra = self
@@ -167,7 +189,9 @@ impl ApiService {
                 tokens.extend(extra.map(|t| (t.as_str(), 0)));
             }
             Api::Panel => {
-                for (i, account) in self.fixtures.panel.accounts.iter().enumerate() {
+                let accounts = &fixtures.panel.accounts;
+                names = accounts.iter().map(|a| Arc::from(a.id.as_str())).collect();
+                for (i, account) in accounts.iter().enumerate() {
                     tokens.extend(account.tokens.iter().map(|t| (t.as_str(), i)));
                 }
                 let extra = self
@@ -177,48 +201,50 @@ impl ApiService {
                 tokens.extend(extra.map(|t| (t.as_str(), 0)));
             }
         }
-        tokens
+        (tokens, names)
     }
 
     /// Puts state, tokens and rate-limit windows back as at start-up.
     pub(crate) fn reset(&self) {
-        match &self.state {
-            ApiState::Status { state, .. } => {
-                let fresh = StatusState::new(&self.fixtures.status, self.defect);
-                *state.write() = fresh;
-            }
-            ApiState::Panel { state, .. } => {
-                let fresh = PanelState::new(&self.fixtures.panel, self.defect);
-                *state.write() = fresh;
-            }
-        }
-        self.tokens.replace_all(self.seed_tokens());
+        let fixtures = self.fixtures.read();
+        self.replace_state(&fixtures);
+        let (tokens, names) = self.seed(&fixtures);
+        self.tokens.replace_all(tokens, names);
         self.limiter.reset();
         self.reads.invalidate();
     }
 
-    /// Principal names (workspace or account ids), by index.
-    pub(crate) fn principals(&self) -> Vec<&str> {
-        match self.api {
-            Api::Status => self
-                .fixtures
-                .status
-                .workspaces
-                .iter()
-                .map(|w| w.id.as_str())
-                .collect(),
-            Api::Panel => self
-                .fixtures
-                .panel
-                .accounts
-                .iter()
-                .map(|a| a.id.as_str())
-                .collect(),
+    /// Serves `fixtures` from now on: their state (the changes made so far are lost) and their
+    /// tokens, keeping minted tokens and rate-limit windows; a reset goes back to them.
+    pub(crate) fn reload(&self, fixtures: &Fixtures) {
+        let mut current = self.fixtures.write();
+        *current = fixtures.clone();
+        self.replace_state(&current);
+        let (tokens, names) = self.seed(&current);
+        self.tokens.reseed(tokens, names);
+        self.reads.invalidate();
+    }
+
+    fn replace_state(&self, fixtures: &Fixtures) {
+        match &self.state {
+            ApiState::Status { state, .. } => {
+                let fresh = StatusState::new(&fixtures.status, self.defect);
+                *state.write() = fresh;
+            }
+            ApiState::Panel { state, .. } => {
+                let fresh = PanelState::new(&fixtures.panel, self.defect);
+                *state.write() = fresh;
+            }
         }
     }
 
+    /// Principal names (workspace or account ids), by index.
+    pub(crate) fn principals(&self) -> Vec<Arc<str>> {
+        self.tokens.names()
+    }
+
     /// Handles one Beacon request from `peer`. Never panics on any input; always answers.
-    pub(crate) fn handle(&self, request: &Request<Bytes>, peer: IpAddr) -> Response<Bytes> {
+    pub(crate) fn handle(&self, request: &Request<Bytes>, peer: IpAddr) -> Answer {
         let bearer = auth::bearer(
             request
                 .headers()
@@ -227,38 +253,45 @@ impl ApiService {
         );
         let principal = bearer.and_then(|token| self.authenticate(token));
         let mut decision = None;
-        let result = self.pipeline(request, peer, principal, &mut decision);
+        let result = self.pipeline(request, peer, &principal, &mut decision);
         let mut response = result.unwrap_or_else(|e| e.into_response(self.api));
         if let Some(decision) = decision {
             self.add_rate_headers(&mut response, decision);
         }
-        response
+        Answer {
+            response,
+            principal: principal.ok().map(|p| p.name),
+        }
     }
 
     fn authenticate(&self, token: &str) -> Result<Principal, AuthFailure> {
         if self.api == Api::Status && !StatusToken::is_well_formed(token) {
             return Err(AuthFailure::Malformed);
         }
-        let (index, token_key) = self.tokens.principal(token)?;
+        let holder = self.tokens.principal(token)?;
         let key = match self.api {
-            Api::Status => RateKey::Workspace(index),
-            Api::Panel => RateKey::Token(token_key),
+            Api::Status => RateKey::Workspace(holder.index),
+            Api::Panel => RateKey::Token(holder.key),
         };
-        Ok(Principal { index, key })
+        Ok(Principal {
+            index: holder.index,
+            key,
+            name: holder.name,
+        })
     }
 
     fn pipeline(
         &self,
         request: &Request<Bytes>,
         peer: IpAddr,
-        principal: Result<Principal, AuthFailure>,
+        principal: &Result<Principal, AuthFailure>,
         decision: &mut Option<RateDecision>,
     ) -> Result<Response<Bytes>, ApiError> {
         // Status counts every request per IP, and authenticated ones per workspace too;
         // Panel counts authenticated requests per token.
         let ip = RateKey::ClientIp(peer);
         let both;
-        let keys: &[RateKey] = match (self.api, &principal) {
+        let keys: &[RateKey] = match (self.api, principal) {
             (Api::Status, Ok(p)) => {
                 both = [ip, p.key];
                 &both
@@ -276,7 +309,9 @@ impl ApiService {
                 });
             }
         }
-        let principal = principal.map_err(ApiError::Unauthorized)?;
+        let principal = principal
+            .as_ref()
+            .map_err(|failure| ApiError::Unauthorized(*failure))?;
         // After the limiter and auth: a 406 carries the rate-limit headers like every
         // response, and the documented 401 wins over our 406.
         if self.api == Api::Status && !accepts_json(request) {

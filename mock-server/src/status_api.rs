@@ -52,8 +52,13 @@ impl StatusState {
         Self { workspaces, defect }
     }
 
+    /// The workspace's pages; none for an index a fixture reload removed.
+    fn pages(&self, workspace: usize) -> &[PageState] {
+        self.workspaces.get(workspace).map_or(&[], Vec::as_slice)
+    }
+
     fn page_index(&self, workspace: usize, slug: &str) -> Result<usize, ApiError> {
-        self.workspaces[workspace]
+        self.pages(workspace)
             .iter()
             .position(|p| p.page.slug.as_str() == slug)
             .ok_or_else(|| page_not_found(slug))
@@ -89,10 +94,7 @@ pub(crate) fn handle(
     match op {
         StatusOperation::ListPages => {
             let state = state.read();
-            let pages: Vec<&Page> = state.workspaces[workspace]
-                .iter()
-                .map(|p| &p.page)
-                .collect();
+            let pages: Vec<&Page> = state.pages(workspace).iter().map(|p| &p.page).collect();
             Ok(data(StatusCode::OK, pages))
         }
         StatusOperation::GetPage => {

@@ -493,3 +493,70 @@ async fn the_journal_matches_its_generated_schema() {
     broken["requests"][0]["extra"] = json!(1);
     assert!(!validator.is_valid(&broken));
 }
+
+#[tokio::test]
+async fn each_journal_entry_names_the_principal_its_token_authenticated_as() {
+    let mock = MockServer::start().await;
+    let first = panel(&mock).await;
+    let second = Api::new(mock.panel_uri(), &mock.tokens().panel_other);
+    let unknown = Api::new(mock.panel_uri(), "panel_nobody_000000000000");
+    assert_eq!(first.get("/servers").await.status, 200);
+    assert_eq!(second.get("/servers").await.status, 200);
+    // Authenticated, then refused: still acct_1's request.
+    assert_eq!(first.get("/servers/789").await.status, 403);
+    assert_eq!(unknown.get("/servers").await.status, 401);
+    mock.admin(beacon_mock::Api::Panel)
+        .faults()
+        .add(beacon_mock::Fault::status(503).times(1))
+        .await
+        .unwrap();
+    assert_eq!(second.get("/servers").await.status, 503);
+    assert_eq!(status(&mock).await.get("/pages").await.status, 200);
+
+    let (code, journal) = admin(&mock.panel_uri(), "GET", "/requests", None).await;
+    assert_eq!(code, 200);
+    let principals: Vec<&Value> = journal["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["principal"])
+        .collect();
+    assert_eq!(
+        principals,
+        [
+            &json!("acct_1"),
+            &json!("acct_2"),
+            &json!("acct_1"),
+            &Value::Null,
+            &Value::Null
+        ],
+        "{journal}"
+    );
+    let (_, journal) = admin(&mock.status_uri(), "GET", "/requests", None).await;
+    assert_eq!(journal["requests"][0]["principal"], "ws_acme");
+    // The typed client shows the same.
+    let typed = mock
+        .admin(beacon_mock::Api::Panel)
+        .journal(Default::default())
+        .await
+        .unwrap();
+    let typed: Vec<Option<&str>> = typed.iter().map(|e| e.principal.as_deref()).collect();
+    assert_eq!(
+        typed,
+        [Some("acct_1"), Some("acct_2"), Some("acct_1"), None, None]
+    );
+}
+
+#[tokio::test]
+async fn a_minted_token_journals_its_principal() {
+    let mock = MockServer::start().await;
+    let minted = mock
+        .admin(beacon_mock::Api::Panel)
+        .mint_token("acct_2")
+        .await
+        .unwrap();
+    let api = Api::new(mock.panel_uri(), &minted.token);
+    assert_eq!(api.get("/servers").await.status, 200);
+    let (_, journal) = admin(&mock.panel_uri(), "GET", "/requests", None).await;
+    assert_eq!(journal["requests"][0]["principal"], "acct_2", "{journal}");
+}

@@ -32,6 +32,10 @@ pub struct JournalEntry {
     pub latency_us: u64,
     /// The bearer token sent, redacted to its known prefix and last 4 characters.
     pub token: Option<String>,
+    /// Who the request authenticated as: the workspace id on Status, the account id on Panel;
+    /// null when it did not authenticate (no, an unknown or a revoked token) or an injected
+    /// fault answered it.
+    pub principal: Option<String>,
     /// Present and true when the path was cut.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
