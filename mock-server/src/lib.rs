@@ -66,11 +66,6 @@ mod status_api;
 #[cfg(feature = "wiremock")]
 pub mod wiremock;
 
-/// The README's Rust example, compiled and run by `cargo test --doc` with this crate alone.
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
