@@ -42,6 +42,8 @@ pub(crate) struct AdminAccess {
     token: Option<[u8; 32]>,
     /// The listener's own address, when known (not behind wiremock).
     listener: Option<SocketAddr>,
+    /// The listener serves HTTPS: its origin is `https://`.
+    https: bool,
 }
 
 impl std::fmt::Debug for AdminAccess {
@@ -55,10 +57,11 @@ impl std::fmt::Debug for AdminAccess {
 
 impl AdminAccess {
     /// Open to loopback callers without a token, or requiring `token` when it is given.
-    pub(crate) fn new(token: Option<&str>, listener: Option<SocketAddr>) -> Self {
+    pub(crate) fn new(token: Option<&str>, listener: Option<SocketAddr>, https: bool) -> Self {
         Self {
             token: token.map(|t| Sha256::digest(t.as_bytes()).into()),
             listener,
+            https,
         }
     }
 
@@ -126,16 +129,22 @@ impl AdminAccess {
         })
     }
 
-    /// Whether an `Origin` value is this listener's own: `http://`, a loopback host or the
-    /// listener's address, and the listener's port (or, behind wiremock, exactly the `Host`).
+    /// Whether an `Origin` value is this listener's own: its scheme (`http://`, or `https://`
+    /// over TLS), a loopback host or the listener's address, and the listener's port (or,
+    /// behind wiremock, exactly the `Host`).
     fn is_own_origin(&self, origin: &[u8], host: Option<&[u8]>) -> bool {
-        let Some(rest) = origin.strip_prefix(b"http://") else {
+        let (scheme, default_port): (&[u8], u16) = if self.https {
+            (b"https://", 443)
+        } else {
+            (b"http://", 80)
+        };
+        let Some(rest) = origin.strip_prefix(scheme) else {
             return false;
         };
         let Ok(authority) = http::uri::Authority::try_from(rest) else {
             return false;
         };
-        let port = authority.port_u16().unwrap_or(80);
+        let port = authority.port_u16().unwrap_or(default_port);
         let same_port = match self.listener {
             Some(listener) => listener.port() == port,
             None => host.is_some_and(|h| h.eq_ignore_ascii_case(rest)),

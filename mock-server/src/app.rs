@@ -49,7 +49,7 @@ impl App {
             service: ApiService::new(api, config),
             journal: Journal::default(),
             faults: Faults::default(),
-            access: AdminAccess::new(config.admin_token.as_deref(), listener),
+            access: AdminAccess::new(config.admin_token.as_deref(), listener, config.https),
             cors: config.cors.then(|| Cors::new(api)),
         }
     }

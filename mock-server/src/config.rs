@@ -24,6 +24,8 @@ pub(crate) struct MockConfig {
     pub(crate) admin_token: Option<String>,
     /// CORS on the Beacon routes (on by default).
     pub(crate) cors: bool,
+    /// The listeners serve HTTPS: the admin API's own origin is `https://`.
+    pub(crate) https: bool,
 }
 
 impl Default for MockConfig {
@@ -36,6 +38,7 @@ impl Default for MockConfig {
             defect: None,
             admin_token: None,
             cors: true,
+            https: false,
         }
     }
 }

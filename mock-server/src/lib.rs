@@ -63,6 +63,8 @@ mod read_cache;
 mod server;
 mod service;
 mod status_api;
+#[cfg(feature = "tls")]
+mod tls;
 #[cfg(feature = "wiremock")]
 pub mod wiremock;
 
@@ -84,6 +86,8 @@ use config::MockConfig;
 pub use defect::Defect;
 pub use fixtures::{FixtureError, Fixtures, MAX_FIXTURE_BYTES};
 pub use service::MAX_BODY_BYTES;
+#[cfg(feature = "tls")]
+pub use tls::{SELF_SIGNED_NAMES, TlsConfig, TlsError};
 
 /// Ready-to-use tokens of the fixtures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,6 +144,8 @@ pub struct MockServerBuilder {
     status_addr: SocketAddr,
     panel_addr: SocketAddr,
     only: Option<Api>,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsConfig>,
 }
 
 const LOOPBACK_ANY_PORT: SocketAddr =
@@ -153,6 +159,8 @@ impl Default for MockServerBuilder {
             status_addr: LOOPBACK_ANY_PORT,
             panel_addr: LOOPBACK_ANY_PORT,
             only: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -250,6 +258,17 @@ impl MockServerBuilder {
         self
     }
 
+    /// Serves both listeners over HTTPS (HTTP/1.1 over TLS 1.2 or 1.3) with `config`:
+    /// [`TlsConfig::self_signed`] or [`TlsConfig::from_pem_files`]. [`MockServer::base_url`]
+    /// then starts with `https://`, and [`MockServer::tls_certificate_pem`] is what a client
+    /// trusts. A TLS handshake gets the read timeout; a failed one closes the connection.
+    /// Needs the `tls` feature.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// Binds and starts serving. Panics if a port cannot be bound.
     pub async fn start(self) -> MockServer {
         self.try_start().await.expect("beacon-mock failed to start")
@@ -266,6 +285,14 @@ impl MockServerBuilder {
         .filter(|(api, _)| self.only.is_none_or(|only| only == *api))
         .collect();
         let mut config = self.config;
+        #[cfg(feature = "tls")]
+        let (acceptor, certificate_pem) = match &self.tls {
+            Some(tls) => (Some(tls.acceptor()), Some(tls.certificate_pem().to_owned())),
+            None => (None, None),
+        };
+        #[cfg(not(feature = "tls"))]
+        let (acceptor, certificate_pem): (Option<server::Acceptor>, Option<String>) = (None, None);
+        config.https = acceptor.is_some();
         let beyond_loopback = served.iter().any(|(_, addr)| !addr.ip().is_loopback());
         if beyond_loopback && config.admin_token.is_none() {
             config.admin_token = Some(format!("bma_{}", clock::random_string(clock::ALNUM, 32)));
@@ -290,6 +317,7 @@ impl MockServerBuilder {
                 listener,
                 service,
                 self.limits,
+                acceptor.clone(),
                 receiver.clone(),
             ));
             listeners.push(Listener {
@@ -301,6 +329,8 @@ impl MockServerBuilder {
         }
         Ok(MockServer {
             listeners,
+            scheme: if config.https { "https" } else { "http" },
+            certificate_pem,
             tokens: MockTokens::from_config(&config),
             admin_token: config.admin_token,
             expectations: parking_lot::Mutex::default(),
@@ -321,6 +351,10 @@ struct Listener {
 #[derive(Debug)]
 pub struct MockServer {
     listeners: Vec<Listener>,
+    /// `http`, or `https` over TLS.
+    scheme: &'static str,
+    /// The TLS certificate chain, PEM, when serving HTTPS.
+    certificate_pem: Option<String>,
     tokens: MockTokens,
     admin_token: Option<String>,
     /// What [`MockServer::expect`] registered, checked on drop.
@@ -344,10 +378,17 @@ impl MockServer {
         self.listeners.iter().find(|l| l.api == api).map(|l| l.addr)
     }
 
-    /// The base URL of `api`, e.g. `http://127.0.0.1:4010/api/v1`, if it is served.
+    /// The base URL of `api`, e.g. `http://127.0.0.1:4010/api/v1` (`https://` over TLS), if it
+    /// is served.
     pub fn base_url(&self, api: Api) -> Option<String> {
         self.addr(api)
-            .map(|addr| format!("http://{addr}{}", service::BASE_PATH))
+            .map(|addr| format!("{}://{addr}{}", self.scheme, service::BASE_PATH))
+    }
+
+    /// The certificate chain the listeners present, PEM, when they serve HTTPS
+    /// ([`MockServerBuilder::tls`]): what a client adds as its only root.
+    pub fn tls_certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
     }
 
     /// The Status API's base URL. Panics if the Status API is not served.

@@ -1,5 +1,6 @@
 //! The hyper 1.x accept loop: one listener per API, graceful shutdown, body limit, read
-//! timeouts, a connection limit with back-pressure, and a pause on accept errors.
+//! timeouts, a connection limit with back-pressure, a pause on accept errors, and TLS
+//! (`tls.rs`) when configured, its handshake within the read timeout.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,13 +13,20 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::app::App;
 use crate::service::{BodyTooLarge, MAX_BODY_BYTES};
+#[cfg(feature = "tls")]
+pub(crate) use crate::tls::Acceptor;
+
+/// Without the `tls` feature no listener serves TLS: no value of this type exists.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone)]
+pub(crate) enum Acceptor {}
 
 /// How a listener treats its connections.
 #[derive(Debug, Clone, Copy)]
@@ -72,12 +80,13 @@ impl std::fmt::Display for DroppedConnection {
 
 impl std::error::Error for DroppedConnection {}
 
-/// Serves `service` on `listener` until `shutdown` changes, then lets in-flight requests
-/// finish for up to `limits.shutdown_timeout`.
+/// Serves `service` on `listener` (over TLS with `tls`) until `shutdown` changes, then lets
+/// in-flight requests finish for up to `limits.shutdown_timeout`.
 pub(crate) async fn serve(
     listener: TcpListener,
     service: Arc<App>,
     limits: Limits,
+    tls: Option<Acceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -113,15 +122,32 @@ pub(crate) async fn serve(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = Arc::clone(&service);
-        let read_timeout = limits.read_timeout;
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            service_fn(move |request| answer(Arc::clone(&service), request, peer, read_timeout)),
-        );
-        let connection = graceful.watch(connection);
+        let connection = Connection {
+            http: http.clone(),
+            service: Arc::clone(&service),
+            peer,
+            read_timeout: limits.read_timeout,
+            watcher: graceful.watcher(),
+        };
+        let tls = tls.clone();
         connections.spawn(async move {
-            let _ = connection.await;
+            match tls {
+                None => connection.serve(TokioIo::new(stream)).await,
+                #[cfg(feature = "tls")]
+                Some(acceptor) => {
+                    // The handshake holds a slot: it gets the read timeout, like a request head.
+                    let timeout = connection.read_timeout;
+                    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection.serve(TokioIo::new(stream)).await,
+                        Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
+                        Err(_) => {
+                            tracing::debug!(%peer, "no TLS handshake within {timeout:?}; closing")
+                        }
+                    }
+                }
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match never {},
+            }
             drop(slot);
         });
     }
@@ -137,6 +163,35 @@ pub(crate) async fn serve(
     }
     // Whatever is still running past the timeout is cut.
     connections.shutdown().await;
+}
+
+/// One accepted connection, ready to be served once its transport (TCP or TLS) is.
+struct Connection {
+    http: http1::Builder,
+    service: Arc<App>,
+    peer: SocketAddr,
+    read_timeout: Duration,
+    watcher: Watcher,
+}
+
+impl Connection {
+    async fn serve<I>(self, io: I)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let Self {
+            http,
+            service,
+            peer,
+            read_timeout,
+            watcher,
+        } = self;
+        let connection = http.serve_connection(
+            io,
+            service_fn(move |request| answer(Arc::clone(&service), request, peer, read_timeout)),
+        );
+        let _ = watcher.watch(connection).await;
+    }
 }
 
 async fn answer(

@@ -40,19 +40,22 @@ fn bin() -> Command {
     command
 }
 
+/// `beacon-mock serve` on free loopback ports.
+fn serve_on_free_ports() -> Command {
+    let mut command = bin();
+    command.args([
+        "serve",
+        "--status-addr",
+        "127.0.0.1:0",
+        "--panel-addr",
+        "127.0.0.1:0",
+    ]);
+    command
+}
+
 /// Starts the binary on free ports and reads the base URLs and tokens it prints.
 fn start(args: &[&str]) -> (Running, Vec<String>) {
-    let mut child = bin()
-        .args([
-            "serve",
-            "--status-addr",
-            "127.0.0.1:0",
-            "--panel-addr",
-            "127.0.0.1:0",
-        ])
-        .args(args)
-        .spawn()
-        .unwrap();
+    let mut child = serve_on_free_ports().args(args).spawn().unwrap();
     let lines = support::banner(&mut child);
     (Running(child), lines)
 }
@@ -191,14 +194,7 @@ fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
 
 /// The stderr of `beacon-mock serve --fixtures dir`, which must exit 2 promptly.
 fn refused_fixtures(dir: &std::path::Path) -> String {
-    let mut child = bin()
-        .args([
-            "serve",
-            "--status-addr",
-            "127.0.0.1:0",
-            "--panel-addr",
-            "127.0.0.1:0",
-        ])
+    let mut child = serve_on_free_ports()
         .arg("--fixtures")
         .arg(dir)
         .spawn()
@@ -347,7 +343,7 @@ fn a_listener_beyond_loopback_is_warned_about_and_its_admin_token_printed_once()
 }
 
 /// Every `serve` flag has an environment fallback, and `--help` names it.
-const ENV_VARS: [&str; 11] = [
+const ENV_VARS: [&str; 15] = [
     "BEACON_MOCK_STATUS_ADDR",
     "BEACON_MOCK_PANEL_ADDR",
     "BEACON_MOCK_ONLY",
@@ -359,6 +355,10 @@ const ENV_VARS: [&str; 11] = [
     "BEACON_MOCK_SHUTDOWN_TIMEOUT",
     "BEACON_MOCK_READ_TIMEOUT",
     "BEACON_MOCK_NO_CORS",
+    "BEACON_MOCK_TLS",
+    "BEACON_MOCK_TLS_CERT",
+    "BEACON_MOCK_TLS_KEY",
+    "BEACON_MOCK_TLS_DIR",
 ];
 
 /// Starts the binary with `args` and `vars`, and no other `BEACON_MOCK_` variable.
@@ -461,14 +461,7 @@ fn a_flag_wins_over_its_environment_variable_and_bad_values_exit_2() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    let output = bin()
-        .args([
-            "serve",
-            "--status-addr",
-            "127.0.0.1:0",
-            "--panel-addr",
-            "127.0.0.1:0",
-        ])
+    let output = serve_on_free_ports()
         .env("BEACON_MOCK_FIXTURES", "/nonexistent/beacon-fixtures")
         .output()
         .unwrap();
@@ -484,4 +477,152 @@ fn a_flag_wins_over_its_environment_variable_and_bad_values_exit_2() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// A blocking client that trusts only the PEM certificate in `file`.
+fn client_trusting(file: &str) -> reqwest::blocking::Client {
+    let pem = std::fs::read(file).unwrap();
+    reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn tls_serves_https_with_a_generated_certificate_a_client_can_trust() {
+    let dir = std::env::temp_dir().join(format!("beacon-tls-{}", std::process::id()));
+    let (mut running, lines) = start(&[
+        "--tls",
+        "--tls-dir",
+        dir.to_str().unwrap(),
+        "--read-timeout",
+        "1",
+        "--max-connections",
+        "1",
+    ]);
+    let panel_url = value_after(&lines, "Beacon Panel API");
+    assert!(panel_url.starts_with("https://127.0.0.1:"), "{lines:?}");
+    assert!(value_after(&lines, "Beacon Status API").starts_with("https://"));
+    let certificate = value_after(&lines, "certificate");
+    assert!(certificate.starts_with(dir.to_str().unwrap()), "{lines:?}");
+    let client = client_trusting(&certificate);
+    let get = |url: &str| {
+        client
+            .get(url)
+            .bearer_auth(value_after(&lines, "token (acct_1)"))
+            .send()
+    };
+
+    // A client that connects and never handshakes holds the only slot for the read timeout.
+    let addr = panel_url
+        .trim_start_matches("https://")
+        .trim_end_matches("/api/v1")
+        .to_owned();
+    let silent = std::net::TcpStream::connect(&addr).unwrap();
+    let reply = get(&format!("{panel_url}/servers")).expect("served once the silent one is cut");
+    assert_eq!(reply.status().as_u16(), 200);
+    let body: serde_json::Value = reply.json().unwrap();
+    assert_eq!(body["success"], true, "{body}");
+    assert!(
+        body["data"].as_array().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    drop(silent);
+
+    // Plain HTTP on the TLS port fails the handshake; the mock goes on.
+    let plain = reqwest::blocking::Client::new()
+        .get(panel_url.replace("https://", "http://") + "/servers")
+        .send();
+    assert!(plain.is_err() || plain.is_ok_and(|r| !r.status().is_success()));
+    // A client that trusts the system roots only refuses the self-signed certificate.
+    assert!(
+        reqwest::blocking::Client::new()
+            .get(format!("{panel_url}/servers"))
+            .send()
+            .is_err()
+    );
+    assert_eq!(
+        get(&format!("{panel_url}/servers"))
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert!(running.0.try_wait().unwrap().is_none(), "the mock is alive");
+
+    // SIGTERM: the certificate file is removed at exit.
+    #[cfg(unix)]
+    {
+        let pid = running.0.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(running.wait_for_exit().success());
+        assert!(!std::path::Path::new(&certificate).exists());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tls_cert_and_key_go_together_and_bad_pem_files_are_named() {
+    let output = bin()
+        .args(["serve", "--tls-cert", "/nonexistent/cert.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--tls-key"), "{stderr}");
+
+    let dir = std::env::temp_dir().join(format!("beacon-tls-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(
+        &cert,
+        "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    std::fs::write(&key, "no key here").unwrap();
+    let missing = dir.join("missing.pem");
+    for (given, named) in [(&cert, "cert.pem"), (&missing, "missing.pem")] {
+        let output = serve_on_free_ports()
+            .arg("--tls-cert")
+            .arg(given)
+            .arg("--tls-key")
+            .arg(&key)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(named), "{stderr} names {named}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn tls_flags_fall_back_to_environment_variables() {
+    let dir = std::env::temp_dir().join(format!("beacon-tls-env-{}", std::process::id()));
+    let (_running, lines) = start_from_env(
+        &[],
+        &[
+            ("BEACON_MOCK_STATUS_ADDR", "127.0.0.1:0"),
+            ("BEACON_MOCK_ONLY", "status"),
+            ("BEACON_MOCK_TLS", "true"),
+            ("BEACON_MOCK_TLS_DIR", dir.to_str().unwrap()),
+        ],
+    );
+    let pages = format!("{}/pages", value_after(&lines, "Beacon Status API"));
+    assert!(pages.starts_with("https://"), "{lines:?}");
+    let answer = client_trusting(&value_after(&lines, "certificate"))
+        .get(&pages)
+        .bearer_auth(value_after(&lines, "token  "))
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let output = bin()
+        .args(["serve"])
+        .env("BEACON_MOCK_TLS_KEY", "/nonexistent/key.pem")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
 }

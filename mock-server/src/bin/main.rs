@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use beacon_mock::Api;
-use beacon_mock::{Fixtures, MockServer};
+use beacon_mock::{Fixtures, MockServer, TlsConfig};
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -103,6 +103,31 @@ struct ServeArgs {
     /// them: preflights are answered 204 and the rate-limit headers are exposed.
     #[arg(long, env = "BEACON_MOCK_NO_CORS")]
     no_cors: bool,
+    /// Serve both listeners over HTTPS with a self-signed certificate generated at start for
+    /// localhost, 127.0.0.1 and ::1. Its PEM is written to a file the banner names (in
+    /// --tls-dir, else the OS temp directory), e.g. for `curl --cacert FILE`.
+    #[arg(long, env = "BEACON_MOCK_TLS")]
+    tls: bool,
+    /// Serve HTTPS with this PEM certificate chain instead (needs --tls-key; implies --tls).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "BEACON_MOCK_TLS_CERT",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "BEACON_MOCK_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+    /// Where --tls writes the generated certificate (created if missing; default: the OS temp
+    /// directory). The file is named beacon-mock-<pid>.pem and removed at exit.
+    #[arg(long, value_name = "DIR", env = "BEACON_MOCK_TLS_DIR")]
+    tls_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -183,6 +208,19 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
             OnlyApi::Panel => Api::Panel,
         });
     }
+    let generated = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            builder = builder.tls(TlsConfig::from_pem_files(cert, key)?);
+            None
+        }
+        _ if args.tls => {
+            let config = TlsConfig::self_signed()?;
+            let file = CertificateFile::write(args.tls_dir.as_deref(), config.certificate_pem())?;
+            builder = builder.tls(config);
+            Some(file)
+        }
+        _ => None,
+    };
     let mock = builder.try_start().await?;
     // The one place a token is printed in full: the mock's own test tokens, for convenience.
     let tokens = mock.tokens();
@@ -202,6 +240,17 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 api.name()
             );
         }
+    }
+    match (&generated, &args.tls_cert) {
+        (Some(file), _) => {
+            println!(
+                "TLS: self-signed for {}; trust it with curl --cacert <certificate>",
+                beacon_mock::SELF_SIGNED_NAMES.join(", ")
+            );
+            println!("  certificate      {}", file.path.display());
+        }
+        (None, Some(cert)) => println!("TLS certificate    {}", cert.display()),
+        (None, None) => {}
     }
     match mock.admin_token() {
         None => println!(
@@ -223,7 +272,45 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.shutdown_timeout
     );
     mock.shutdown().await;
+    drop(generated);
     Ok(())
+}
+
+/// The generated certificate's PEM, written for clients to trust; removed on drop.
+struct CertificateFile {
+    path: PathBuf,
+}
+
+impl CertificateFile {
+    /// Writes `pem` to `beacon-mock-<pid>.pem` in `dir` (created if missing) or the OS temp
+    /// directory, as a new file: a stale one of that name is removed first, and a link planted
+    /// there is never followed.
+    fn write(dir: Option<&std::path::Path>, pem: &str) -> anyhow::Result<Self> {
+        use std::io::Write as _;
+        let dir = dir.map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create --tls-dir {}", dir.display()))?;
+        let path = dir.join(format!("beacon-mock-{}.pem", std::process::id()));
+        match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(error).with_context(|| format!("cannot replace {}", path.display()));
+            }
+            _ => {}
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(pem.as_bytes()))
+            .with_context(|| format!("cannot write the certificate to {}", path.display()))?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for CertificateFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 async fn shutdown_signal() {
