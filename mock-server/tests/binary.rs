@@ -343,7 +343,7 @@ fn a_listener_beyond_loopback_is_warned_about_and_its_admin_token_printed_once()
 }
 
 /// Every `serve` flag has an environment fallback, and `--help` names it.
-const ENV_VARS: [&str; 15] = [
+const ENV_VARS: [&str; 16] = [
     "BEACON_MOCK_STATUS_ADDR",
     "BEACON_MOCK_PANEL_ADDR",
     "BEACON_MOCK_ONLY",
@@ -359,6 +359,7 @@ const ENV_VARS: [&str; 15] = [
     "BEACON_MOCK_TLS_CERT",
     "BEACON_MOCK_TLS_KEY",
     "BEACON_MOCK_TLS_DIR",
+    "BEACON_MOCK_WATCH",
 ];
 
 /// Starts the binary with `args` and `vars`, and no other `BEACON_MOCK_` variable.
@@ -625,4 +626,95 @@ fn tls_flags_fall_back_to_environment_variables() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The names of the Panel servers `token` sees at `panel_url`.
+fn server_names(panel_url: &str, token: &str) -> Vec<String> {
+    let body: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("{panel_url}/servers"))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a server list: {body}"))
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn watch_reloads_changed_fixtures_and_keeps_them_when_a_file_breaks() {
+    let dir = std::env::temp_dir().join(format!("beacon-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    std::fs::copy(fixtures.join("status.json"), dir.join("status.json")).unwrap();
+    let panel = std::fs::read_to_string(fixtures.join("panel.json")).unwrap();
+    std::fs::write(dir.join("panel.json"), &panel).unwrap();
+    let (mut running, lines) = start(&["--fixtures", dir.to_str().unwrap(), "--watch"]);
+    let panel_url = value_after(&lines, "Beacon Panel API");
+    let token = value_after(&lines, "token (acct_1)");
+    assert!(server_names(&panel_url, &token).contains(&"Minecraft Server".to_owned()));
+    let minted: serde_json::Value = reqwest::blocking::Client::new()
+        .post(panel_url.replace("/api/v1", "/__admin/tokens"))
+        .json(&serde_json::json!({"principal": "acct_1"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let minted = minted["token"].as_str().unwrap().to_owned();
+
+    let renamed = panel.replacen(
+        "\"name\": \"Minecraft Server\"",
+        "\"name\": \"Watched Server\"",
+        1,
+    );
+    std::fs::write(dir.join("panel.json"), &renamed).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server_names(&panel_url, &token).contains(&"Watched Server".to_owned()) {
+        assert!(Instant::now() < deadline, "not reloaded within 10 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The minted token survived the reload.
+    assert!(server_names(&panel_url, &minted).contains(&"Watched Server".to_owned()));
+
+    std::fs::write(
+        dir.join("panel.json"),
+        renamed.replacen("\"memory\": 4096", "\"memory\": \"lots\"", 1),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(2_000));
+    assert!(running.0.try_wait().unwrap().is_none(), "the mock is alive");
+    assert!(server_names(&panel_url, &token).contains(&"Watched Server".to_owned()));
+
+    let _ = running.0.kill();
+    let _ = running.0.wait();
+    let mut stderr = String::new();
+    running
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("reloaded panel.json: 2 accounts, "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("WARN") && stderr.contains("accounts.0.servers.0.resources.memory"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("keeping the previous fixtures"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn watch_needs_fixtures() {
+    let output = bin().args(["serve", "--watch"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--fixtures"), "{stderr}");
 }

@@ -34,7 +34,8 @@ const LIMITS: &str = "\
 Limits (per API):
   request bodies 64 KiB (413); read cache 32 MiB and request journal 16 MiB, oldest dropped first;
   journal paths cut to 2 KiB, bodies and headers to 4 KiB; 1,000 faults and 100,000 minted tokens (409 when full, until a reset);
-  rate-limit windows for at most 100,000 keys; fixture files regular and at most 16 MiB.
+  rate-limit windows for at most 100,000 keys; fixture files regular and at most 16 MiB;
+  a TLS handshake (--tls), like a request head, must finish within --read-timeout.
 Admin API (/__admin/): open to loopback callers while every listener is on loopback; otherwise, or with
   --admin-token, it requires Authorization: Bearer <admin token>. Requests with another Origin are 403;
   bodies must be Content-Type: application/json (415).";
@@ -74,6 +75,11 @@ struct ServeArgs {
     /// Load status.json and panel.json from this directory instead of the embedded fixtures.
     #[arg(long, value_name = "DIR", env = "BEACON_MOCK_FIXTURES")]
     fixtures: Option<PathBuf>,
+    /// Reload the --fixtures files when one changes (checked every 500 ms): that API's state
+    /// and fixture tokens are replaced, minted tokens and rate-limit windows kept. A broken
+    /// file is logged and the previous fixtures stay.
+    #[arg(long, env = "BEACON_MOCK_WATCH", requires = "fixtures")]
+    watch: bool,
     /// Length of every rate-limit window in seconds (documented: 60).
     #[arg(long, value_name = "SECS", env = "BEACON_MOCK_RATE_LIMIT_WINDOW", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     rate_limit_window: Option<u64>,
@@ -266,7 +272,16 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
             );
         }
     }
-    shutdown_signal().await;
+    match args.fixtures.as_deref().filter(|_| args.watch) {
+        Some(dir) => {
+            tracing::info!("watching {} for changes", dir.display());
+            tokio::select! {
+                _ = shutdown_signal() => {}
+                _ = watch_fixtures(&mock, dir) => {}
+            }
+        }
+        None => shutdown_signal().await,
+    }
     tracing::info!(
         "shutting down; letting in-flight requests finish (at most {} s)",
         args.shutdown_timeout
@@ -274,6 +289,58 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     mock.shutdown().await;
     drop(generated);
     Ok(())
+}
+
+/// How often `--watch` looks at the fixture files.
+const WATCH_EVERY: Duration = Duration::from_millis(500);
+
+/// A file's modification time and length; `None` while it cannot be read.
+fn file_stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some((metadata.modified().ok()?, metadata.len()))
+}
+
+/// Reloads each API whose fixture file in `dir` changed, once the files have stood still for
+/// one look (not mid-write), through the same checks as at start-up. Never returns.
+async fn watch_fixtures(mock: &MockServer, dir: &std::path::Path) {
+    const FILES: [(Api, &str); 2] = [(Api::Status, "status.json"), (Api::Panel, "panel.json")];
+    let stamps = || FILES.map(|(_, name)| file_stamp(&dir.join(name)));
+    let mut loaded = stamps();
+    let mut seen = loaded;
+    let mut ticks = tokio::time::interval(WATCH_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now = stamps();
+        let settled = now == seen;
+        seen = now;
+        if !settled || now == loaded {
+            continue;
+        }
+        let changed: Vec<(Api, &str)> = FILES
+            .into_iter()
+            .zip(now.iter().zip(&loaded))
+            .filter(|(_, (now, before))| now != before)
+            .map(|(file, _)| file)
+            .collect();
+        loaded = now;
+        let owned = dir.to_owned();
+        let parsed = tokio::task::spawn_blocking(move || Fixtures::from_dir(&owned)).await;
+        match parsed {
+            Ok(Ok(fixtures)) => {
+                for (api, name) in changed {
+                    if mock.reload_api(api, &fixtures) {
+                        tracing::info!("reloaded {name}: {}", fixtures.summary(api));
+                    }
+                }
+            }
+            Ok(Err(error)) => tracing::warn!(
+                "{:#}; keeping the previous fixtures",
+                anyhow::Error::from(error).context("cannot reload the fixtures")
+            ),
+            Err(error) => tracing::warn!("fixture reload failed: {error}"),
+        }
+    }
 }
 
 /// The generated certificate's PEM, written for clients to trust; removed on drop.
