@@ -318,4 +318,38 @@ mod tests {
         store.replace_all([("seed_token_1234", 0)], vec![Arc::from("ws_1")]);
         assert_eq!(store.mint_within("tok_999999999999", 0, 3), Ok(()));
     }
+
+    #[test]
+    fn a_reseed_keeps_minted_tokens_by_principal_id_and_replaces_seeded_ones() {
+        let names = |ids: &[&str]| ids.iter().map(|id| Arc::from(*id)).collect::<Vec<_>>();
+        let store = TokenStore::default();
+        store.replace_all(
+            [("seed_token_a_1234", 0)],
+            names(&["acct_1", "acct_2", "acct_3"]),
+        );
+        store.mint("minted_for_2_0000", 1).unwrap();
+        store.mint("minted_for_3_0000", 2).unwrap();
+        store.mint("revoked_for_2_000", 1).unwrap();
+        assert!(store.revoke("revoked_for_2_000"));
+        // acct_2 moves to index 0, acct_3 is gone, the seeded token changes.
+        store.reseed([("seed_token_b_1234", 1)], names(&["acct_2", "acct_1"]));
+        let holder = store.principal("minted_for_2_0000").unwrap();
+        assert_eq!((holder.index, &*holder.name), (0, "acct_2"));
+        assert_eq!(
+            store.principal("minted_for_3_0000").map(|h| h.index),
+            Err(AuthFailure::Unknown)
+        );
+        assert_eq!(
+            store.principal("revoked_for_2_000").map(|h| h.index),
+            Err(AuthFailure::Revoked)
+        );
+        assert_eq!(
+            store.principal("seed_token_a_1234").map(|h| h.index),
+            Err(AuthFailure::Unknown)
+        );
+        assert_eq!(
+            &*store.principal("seed_token_b_1234").unwrap().name,
+            "acct_1"
+        );
+    }
 }
