@@ -9,10 +9,11 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use beacon_spec::Operation;
 use beacon_spec::catalog::Method;
+use beacon_spec::exchange::{self, Observed};
 use serde_json::Value;
 
 use crate::config::{Config, Token};
@@ -112,13 +113,9 @@ pub(crate) struct Exchange {
 }
 
 impl Exchange {
-    /// The first value of a response header (case-insensitive name).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+    /// The response as `beacon_spec::exchange` judges it.
+    pub(crate) fn observed(&self) -> Observed<'_> {
+        Observed::new(self.status, &self.headers, &self.body, self.authenticated)
     }
 
     /// The body as JSON, if it is JSON.
@@ -441,29 +438,9 @@ impl Client {
 pub(crate) fn reset_seconds(exchange: &Exchange) -> Option<u64> {
     ["retry-after", "x-ratelimit-reset"]
         .iter()
-        .find_map(|name| retry_after_seconds(exchange, name).ok())
-}
-
-/// The seconds a `Retry-After`-like header of `exchange` announces: delay-seconds, or an
-/// HTTP-date (RFC 9110), counted from now (0 when it is past). `Err` says what is wrong.
-pub(crate) fn retry_after_seconds(exchange: &Exchange, name: &str) -> Result<u64, String> {
-    let value = exchange
-        .header(name)
-        .ok_or_else(|| format!("{name} is missing"))?
-        .trim();
-    parse_retry_after(value, std::time::SystemTime::now())
-        .ok_or_else(|| format!("{name} is neither seconds nor an HTTP-date: {value:?}"))
-}
-
-fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<u64> {
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(seconds);
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(now)
-            .map_or(0, |d| d.as_secs_f64().ceil() as u64),
-    )
+        .find_map(|name| {
+            exchange::retry_after_seconds(&exchange.observed(), name, SystemTime::now()).ok()
+        })
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -537,22 +514,6 @@ fn ansi_c_quote(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use beacon_spec::catalog::{OperationId, operation};
-
-    #[test]
-    fn retry_after_takes_seconds_or_an_http_date() {
-        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").expect("a date");
-        assert_eq!(parse_retry_after("120", now), Some(120));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
-            Some(30)
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
-            Some(0)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-5", now), None);
-    }
 
     #[test]
     fn curl_hides_the_token_and_quotes_the_body() {

@@ -213,6 +213,15 @@ impl Finding {
         }
     }
 
+    /// A finding of what the spec's judge found in one response.
+    pub(crate) fn from_breach(breach: beacon_spec::exchange::Breach) -> Self {
+        let finding = Self::new(breach.rule, breach.message).expected(breach.expected);
+        match breach.actual {
+            Some(actual) => finding.actual(actual),
+            None => finding,
+        }
+    }
+
     pub(crate) fn expected(mut self, expected: impl Into<String>) -> Self {
         self.expected = expected.into();
         self

@@ -68,7 +68,7 @@ impl AdminAccess {
     /// Refuses a request from a browser page of another origin (403), a request that does
     /// not name a loopback host while no token is required (403: DNS rebinding), and a
     /// request without the admin token when one is required (401).
-    fn check(&self, request: &Request<Bytes>) -> Result<(), AdminError> {
+    pub(crate) fn check(&self, request: &Request<Bytes>) -> Result<(), AdminError> {
         let headers = request.headers();
         let host = headers.get(header::HOST).map(HeaderValue::as_bytes);
         for origin in headers.get_all(header::ORIGIN) {
@@ -175,7 +175,7 @@ fn reply(status: StatusCode, body: serde_json::Value) -> Response<Bytes> {
 
 /// A refused admin request: answered `{"error": message}` with `status`.
 #[derive(Debug)]
-struct AdminError {
+pub(crate) struct AdminError {
     status: StatusCode,
     message: String,
 }
@@ -188,7 +188,7 @@ fn admin_error(status: StatusCode, message: impl std::fmt::Display) -> AdminErro
 }
 
 impl AdminError {
-    fn into_response(self) -> Response<Bytes> {
+    pub(crate) fn into_response(self) -> Response<Bytes> {
         reply(self.status, json!({ "error": self.message }))
     }
 }

@@ -38,6 +38,9 @@ pub(crate) enum ApiError {
     LimitReached(String),
     #[error("Rate limit exceeded; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// `beacon-mock proxy` could not get an answer from its upstream.
+    #[error("Bad gateway: {0}")]
+    BadGateway(String),
     /// A status injected through the admin API.
     #[error("Injected fault: {}", .0.canonical_reason().unwrap_or("error"))]
     Injected(StatusCode),
@@ -70,6 +73,7 @@ impl ApiError {
                 Api::Panel => StatusCode::BAD_REQUEST,
             },
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Injected(status) => *status,
         }
     }

@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use beacon_spec::SchemaValidator;
 use beacon_spec::WireType;
 use beacon_spec::panel::{Database, LogEntry, ServerDetail};
 use beacon_spec::status::{Incident, Page, StatusToken};
+use beacon_spec::{Api, SchemaValidator};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -73,12 +73,27 @@ impl Fixtures {
     /// Loads `status.json` and `panel.json` from `dir`. Each must be a regular file (never
     /// a FIFO or a device, which could block or never end) of at most [`MAX_FIXTURE_BYTES`].
     pub fn from_dir(dir: &Path) -> Result<Self, FixtureError> {
-        let (status, panel) = (
-            read_fixture(&dir.join("status.json"))?,
-            read_fixture(&dir.join("panel.json"))?,
-        );
-        let file = |name: &str| dir.join(name).display().to_string();
-        Self::parse(&status, &file("status.json"), &panel, &file("panel.json"))
+        Self::load(dir, None)
+    }
+
+    /// Loads only `api`'s file from `dir` (`status.json` or `panel.json`, e.g. a recording
+    /// of `beacon-mock proxy --record`); the other API keeps the embedded fixtures.
+    pub fn from_dir_for(dir: &Path, api: Api) -> Result<Self, FixtureError> {
+        Self::load(dir, Some(api))
+    }
+
+    fn load(dir: &Path, only: Option<Api>) -> Result<Self, FixtureError> {
+        let file = |api: Api, embedded: &str| -> Result<(String, String), FixtureError> {
+            let name = format!("{}.json", api.name());
+            if only.is_some_and(|only| only != api) {
+                return Ok((embedded.to_owned(), name));
+            }
+            let path = dir.join(&name);
+            Ok((read_fixture(&path)?, path.display().to_string()))
+        };
+        let (status, status_file) = file(Api::Status, STATUS_JSON)?;
+        let (panel, panel_file) = file(Api::Panel, PANEL_JSON)?;
+        Self::parse(&status, &status_file, &panel, &panel_file)
     }
 
     /// What `api`'s part holds, for people: e.g. `2 accounts, 3 servers, 2 databases`.

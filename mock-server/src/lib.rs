@@ -58,6 +58,8 @@ mod fixtures;
 mod handle_proptest;
 mod journal;
 mod panel_api;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 mod rate_limit;
 mod read_cache;
 mod server;

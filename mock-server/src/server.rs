@@ -70,7 +70,7 @@ fn is_connection_error(error: &std::io::Error) -> bool {
 
 /// Returned by the service to make hyper close the connection without answering.
 #[derive(Debug)]
-struct DroppedConnection;
+pub(crate) struct DroppedConnection;
 
 impl std::fmt::Display for DroppedConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,11 +80,54 @@ impl std::fmt::Display for DroppedConnection {
 
 impl std::error::Error for DroppedConnection {}
 
+/// What a listener serves: the mock's [`App`], or the validating proxy.
+pub(crate) trait Answer: Send + Sync + 'static {
+    /// The body of an answer.
+    type Body: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + 'static;
+
+    /// Answers `request` from `peer`; `Err` closes the connection without answering.
+    fn answer(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+        read_timeout: Duration,
+    ) -> impl Future<Output = Result<Response<Self::Body>, DroppedConnection>> + Send;
+}
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// Longer than [`MAX_BODY_BYTES`].
+    TooLarge,
+    /// It did not arrive within the read timeout, or the client went away mid-body.
+    Dropped,
+}
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`] within `read_timeout`.
+pub(crate) async fn read_body(body: Incoming, read_timeout: Duration) -> Result<Bytes, BodyError> {
+    let collected =
+        tokio::time::timeout(read_timeout, Limited::new(body, MAX_BODY_BYTES).collect());
+    match collected.await {
+        Err(_elapsed) => Err(BodyError::Dropped),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error))
+            if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(BodyError::TooLarge)
+        }
+        Ok(Err(_)) => Err(BodyError::Dropped),
+    }
+}
+
 /// Serves `service` on `listener` (over TLS with `tls`) until `shutdown` changes, then lets
 /// in-flight requests finish for up to `limits.shutdown_timeout`.
-pub(crate) async fn serve(
+pub(crate) async fn serve<S: Answer>(
     listener: TcpListener,
-    service: Arc<App>,
+    service: Arc<S>,
     limits: Limits,
     tls: Option<Acceptor>,
     mut shutdown: watch::Receiver<bool>,
@@ -166,15 +209,15 @@ pub(crate) async fn serve(
 }
 
 /// One accepted connection, ready to be served once its transport (TCP or TLS) is.
-struct Connection {
+struct Connection<S> {
     http: http1::Builder,
-    service: Arc<App>,
+    service: Arc<S>,
     peer: SocketAddr,
     read_timeout: Duration,
     watcher: Watcher,
 }
 
-impl Connection {
+impl<S: Answer> Connection<S> {
     async fn serve<I>(self, io: I)
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
@@ -188,48 +231,42 @@ impl Connection {
         } = self;
         let connection = http.serve_connection(
             io,
-            service_fn(move |request| answer(Arc::clone(&service), request, peer, read_timeout)),
+            service_fn(move |request| Arc::clone(&service).answer(request, peer, read_timeout)),
         );
         let _ = watcher.watch(connection).await;
     }
 }
 
-async fn answer(
-    service: Arc<App>,
-    request: Request<Incoming>,
-    peer: SocketAddr,
-    read_timeout: Duration,
-) -> Result<Response<Full<Bytes>>, DroppedConnection> {
-    let (parts, body) = request.into_parts();
-    let collected =
-        tokio::time::timeout(read_timeout, Limited::new(body, MAX_BODY_BYTES).collect());
-    let Ok(collected) = collected.await else {
-        // The body did not arrive in time: close the connection, as for a slow head.
-        return Err(DroppedConnection);
-    };
-    let body = match collected {
-        Ok(collected) => collected.to_bytes(),
-        Err(error)
-            if error
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            // Answered 413 by the pipeline, after auth and rate limiting like any request.
-            let mut request = Request::from_parts(parts, Bytes::new());
-            request.extensions_mut().insert(BodyTooLarge);
-            let handled = service.handle(&request, peer.ip());
-            return Ok(handled.response.map(Full::new));
+impl Answer for App {
+    type Body = Full<Bytes>;
+
+    async fn answer(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+        read_timeout: Duration,
+    ) -> Result<Response<Full<Bytes>>, DroppedConnection> {
+        let (parts, body) = request.into_parts();
+        let body = match read_body(body, read_timeout).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                // Answered 413 by the pipeline, after auth and rate limiting like any request.
+                let mut request = Request::from_parts(parts, Bytes::new());
+                request.extensions_mut().insert(BodyTooLarge);
+                let handled = self.handle(&request, peer.ip());
+                return Ok(handled.response.map(Full::new));
+            }
+            // Too slow, or the client went away mid-body: close, as for a slow head.
+            Err(BodyError::Dropped) => return Err(DroppedConnection),
+        };
+        let request = Request::from_parts(parts, body);
+        let handled = self.handle(&request, peer.ip());
+        if let Some(delay) = handled.delay {
+            tokio::time::sleep(delay).await;
         }
-        // The client went away mid-body: nobody to answer.
-        Err(_) => return Err(DroppedConnection),
-    };
-    let request = Request::from_parts(parts, body);
-    let handled = service.handle(&request, peer.ip());
-    if let Some(delay) = handled.delay {
-        tokio::time::sleep(delay).await;
+        if handled.drop_connection {
+            return Err(DroppedConnection);
+        }
+        Ok(handled.response.map(Full::new))
     }
-    if handled.drop_connection {
-        return Err(DroppedConnection);
-    }
-    Ok(handled.response.map(Full::new))
 }

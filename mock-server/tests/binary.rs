@@ -718,3 +718,102 @@ fn watch_needs_fixtures() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--fixtures"), "{stderr}");
 }
+
+#[test]
+fn the_proxy_records_what_it_reads_and_serve_replays_that_one_file() {
+    let (_mock, lines) = start(&["--only", "panel"]);
+    let upstream = value_after(&lines, "Beacon Panel API");
+    let token = value_after(&lines, "token (acct_1)");
+    let dir = std::env::temp_dir().join(format!("beacon-mock-proxy-bin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut proxy = bin()
+        .args([
+            "proxy",
+            "--api",
+            "panel",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+        ])
+        .arg(&upstream)
+        .arg("--record")
+        .arg(&dir)
+        .spawn()
+        .unwrap();
+    let (banner, stdout) = support::banner_and_rest(&mut proxy);
+    let mut proxy = Running(proxy);
+    let line = banner
+        .iter()
+        .find(|l| l.starts_with("Beacon Panel API proxy"))
+        .expect("the proxy's URL");
+    let proxied = line.split_whitespace().nth(4).expect("a URL").to_owned();
+    let client = reqwest::blocking::Client::new();
+    let read = |base: &str, token: &str| {
+        let response = client
+            .get(format!("{base}/servers/123"))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    };
+    let (status, body) = read(&proxied, &token);
+    assert_eq!(status, 200, "{banner:?}");
+    let pid = proxy.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(proxy.wait_for_exit().success());
+    let rest: Vec<String> = stdout.map(Result::unwrap).collect();
+    assert!(
+        rest.iter().any(|l| l.starts_with("Recorded 1 principal")),
+        "{rest:?}"
+    );
+    let placeholder = value_after(&rest, "acct_rec1");
+    assert!(placeholder.starts_with("panel_rec_"), "{rest:?}");
+    let mut stderr = String::new();
+    proxy
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        !stderr.contains(&token),
+        "the log shows no full token: {stderr}"
+    );
+
+    let dir_arg = dir.display().to_string();
+    let (_replay, lines) = start(&["--only", "panel", "--fixtures", &dir_arg]);
+    let replayed = value_after(&lines, "Beacon Panel API");
+    assert_eq!(read(&replayed, &placeholder), (200, body));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_proxy_without_a_usable_upstream_exits_2() {
+    let output = bin()
+        .args([
+            "proxy",
+            "--api",
+            "panel",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            "ftp://example.com",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--upstream must be"));
+    let output = bin().args(["proxy", "--api", "panel"]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a missing --upstream is a usage error"
+    );
+}

@@ -1,11 +1,13 @@
 //! The mock's admin API wire types that other tools read: the request journal
-//! (`GET /__admin/requests`), whose JSON Schema codegen writes to `spec/schemas/admin/`.
+//! (`GET /__admin/requests`) and the proxy's contract violations (`GET /__admin/violations`),
+//! whose JSON Schemas codegen writes to `spec/schemas/admin/`.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::Provenance;
 use crate::catalog::WireType;
 
 /// `GET /__admin/requests`: the journaled Beacon requests of one listener, oldest first.
@@ -51,3 +53,38 @@ pub struct JournalEntry {
 
 /// The journal's schema, `spec/schemas/admin/Journal.json`.
 pub const JOURNAL: WireType = WireType::response::<Journal>("Journal");
+
+/// Which side of a proxied exchange broke a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The request: the client broke the contract.
+    Client,
+    /// The answer: the upstream deployment broke the contract.
+    Upstream,
+}
+
+/// `GET /__admin/violations` on `beacon-mock proxy`: every contract violation seen in
+/// proxied traffic since start or the last `DELETE`, oldest first.
+pub type Violations = Vec<Violation>;
+
+/// One rule one proxied exchange broke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Violation {
+    /// The rule's id, e.g. `panel.envelope`.
+    pub rule: String,
+    /// Where the rule comes from.
+    pub provenance: Provenance,
+    /// Who broke it.
+    pub side: Side,
+    /// The operation, e.g. `list_servers`.
+    pub operation: String,
+    /// What went wrong, in a sentence; tokens never appear in it.
+    pub message: String,
+    /// When the exchange ended: RFC 3339, UTC, milliseconds.
+    pub time: String,
+}
+
+/// The proxy's violations schema, `spec/schemas/admin/Violations.json`.
+pub const VIOLATIONS: WireType = WireType::response::<Violations>("Violations");

@@ -42,10 +42,12 @@ pub fn artifacts() -> Vec<Artifact> {
             contents: openapi_json(api),
         });
     }
-    out.push(Artifact {
-        path: format!("spec/schemas/admin/{}.json", crate::admin::JOURNAL.name),
-        contents: render(&schema_document(&crate::admin::JOURNAL)),
-    });
+    for admin in [crate::admin::JOURNAL, crate::admin::VIOLATIONS] {
+        out.push(Artifact {
+            path: format!("spec/schemas/admin/{}.json", admin.name),
+            contents: render(&schema_document(&admin)),
+        });
+    }
     out.push(Artifact {
         path: "docs/contract.md".to_owned(),
         contents: crate::contract_doc::contract_markdown(),

@@ -31,6 +31,7 @@ pub mod catalog;
 pub mod codegen;
 pub mod contract_doc;
 pub mod examples;
+pub mod exchange;
 pub mod model;
 pub mod panel;
 mod provenance;

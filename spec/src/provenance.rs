@@ -6,13 +6,28 @@ use std::fmt;
 ///
 /// The conformance suite fails a deployment only on [`Provenance::Documented`] and
 /// [`Provenance::Corrected`] rules; [`Provenance::Ours`] rules only warn unless `--strict`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Provenance {
     /// Stated by the API document (`[doc]`).
+    #[serde(rename = "doc")]
     Documented,
     /// Corrects an obvious defect in the document (`[fix]`).
+    #[serde(rename = "fix")]
     Corrected,
     /// Our decision where the documents are silent (`[ours]`).
+    #[serde(rename = "ours")]
     Ours,
 }
 

@@ -54,6 +54,12 @@ rules! {
     /// Statuses an operation may answer.
     RESPONSE_STATUS_LISTED = ("response.status_listed", BOTH, Ours,
         "Every response status is one the contract lists for its operation: its success status, the API's common errors or the operation's own");
+    /// Requests match the generated schemas (judged by `beacon-mock proxy` on a client's requests).
+    REQUEST_SCHEMA = ("request.schema", BOTH, Documented,
+        "Every request body and query of a documented operation validates against the schema for its operation (Content-Type: application/json where a body is sent)");
+    /// Requests of operations whose shape is ours.
+    REQUEST_SCHEMA_OURS = ("request.schema_ours", BOTH, Ours,
+        "Every request body and query of an operation whose whole shape is ours validates against our schema for it");
     /// Repeated query parameters.
     QUERY_FIRST_WINS = ("request.query_first_wins", BOTH, Ours,
         "When a query parameter is repeated the first value counts; unknown query parameters are ignored");

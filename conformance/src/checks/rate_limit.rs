@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use beacon_spec::{Api, Operation, Rule, rules};
+use beacon_spec::Operation;
+use beacon_spec::exchange::integer_header;
 
-use super::responses::integer_header;
 use super::{Ctx, Stop};
 use crate::check::{Check, Cost};
 use crate::client::{ClientError, Exchange, Request, reset_seconds};
 use crate::report::Finding;
+use beacon_spec::exchange::{headers_rule, limits_rule};
 
 /// Consecutive requests the countdown check sends.
 pub(crate) const COUNTDOWN_REQUESTS: u32 = 4;
@@ -18,27 +19,6 @@ pub(crate) const COUNTDOWN_REQUESTS: u32 = 4;
 /// A window that rolls over while probing takes more, from the budget's slack.
 pub(crate) fn probe_cost(op: &Operation) -> Cost {
     Cost::fixed(op.api.rate_limit().tightest_limit() + 2)
-}
-
-/// The rule a wrong limit or 429 breaks on `api`.
-pub(super) fn limits_rule(api: Api) -> Rule {
-    match api {
-        Api::Status => rules::STATUS_RATE_LIMITS,
-        Api::Panel => rules::PANEL_RATE_LIMIT,
-    }
-}
-
-/// The rule that missing or malformed rate-limit headers on `exchange` break on `api`:
-/// Status documents them on every response, but that unauthenticated requests count (and so
-/// carry them) is ours; Panel documents them on its 429s only, on every other
-/// authenticated response they are ours.
-pub(super) fn headers_rule(api: Api, exchange: &Exchange) -> Rule {
-    match api {
-        Api::Status if exchange.authenticated => rules::STATUS_RATE_HEADERS,
-        Api::Status => rules::STATUS_UNAUTHENTICATED_COUNTED,
-        Api::Panel if exchange.status == 429 => rules::PANEL_RATE_HEADERS,
-        Api::Panel => rules::PANEL_RATE_HEADERS_EVERY_RESPONSE,
-    }
 }
 
 pub(crate) fn countdown(
@@ -53,7 +33,7 @@ pub(crate) fn countdown(
     for _ in 0..COUNTDOWN_REQUESTS {
         let exchange = ctx.send(&request)?;
         // Missing or malformed headers are the rate-limit-headers check's to report.
-        let Ok(remaining) = integer_header(&exchange, policy.remaining_header) else {
+        let Ok(remaining) = integer_header(&exchange.observed(), policy.remaining_header) else {
             previous = None;
             continue;
         };
@@ -148,11 +128,11 @@ pub(crate) fn probe(
                 exchange.status
             )));
         }
-        let remaining = match integer_header(&exchange, policy.remaining_header) {
+        let remaining = match integer_header(&exchange.observed(), policy.remaining_header) {
             Ok(remaining) => remaining,
             Err(problem) => {
                 out.push(
-                    Finding::new(headers_rule(api, &exchange), problem)
+                    Finding::new(headers_rule(api, &exchange.observed()), problem)
                         .expected(format!("an integer {}", policy.remaining_header))
                         .exchange(&exchange),
                 );
@@ -162,7 +142,7 @@ pub(crate) fn probe(
         served_in_window = match previous {
             // The first response: count what the tightest window had used already, when the
             // headers describe it (another binding window says nothing about it).
-            None => match integer_header(&exchange, policy.limit_header) {
+            None => match integer_header(&exchange.observed(), policy.limit_header) {
                 Ok(window) if window == limit => window.saturating_sub(remaining),
                 _ => 1,
             },
@@ -203,16 +183,16 @@ pub(crate) fn probe(
 
     // The 429 itself.
     let mut problems = Vec::new();
-    match integer_header(&throttled, policy.remaining_header) {
+    match integer_header(&throttled.observed(), policy.remaining_header) {
         Ok(0) => {}
         Ok(n) => problems.push(format!("{} is {n} on a 429", policy.remaining_header)),
         Err(problem) => problems.push(problem),
     }
-    if let Err(problem) = integer_header(&throttled, policy.limit_header) {
+    if let Err(problem) = integer_header(&throttled.observed(), policy.limit_header) {
         problems.push(problem);
     }
     let reset_header = policy.retry_after_header.or(policy.reset_header);
-    let wait = match reset_header.map(|h| (h, integer_header(&throttled, h))) {
+    let wait = match reset_header.map(|h| (h, integer_header(&throttled.observed(), h))) {
         Some((_, Ok(secs))) if secs <= period => secs,
         Some((header, Ok(secs))) => {
             problems.push(format!("{header} is {secs}, beyond the {period} s window"));
@@ -228,7 +208,7 @@ pub(crate) fn probe(
         let rule = if policy.retry_after_header.is_some() {
             limits_rule(api)
         } else {
-            headers_rule(api, &throttled)
+            headers_rule(api, &throttled.observed())
         };
         out.push(
             Finding::new(rule, problems.join("; "))

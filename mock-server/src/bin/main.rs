@@ -45,6 +45,45 @@ enum Command {
     /// Serve the APIs (the default).
     #[command(after_help = LIMITS)]
     Serve(ServeArgs),
+    /// Forward one API's traffic to a real deployment, report where either side breaks the
+    /// contract, and optionally record what it reads into fixtures.
+    #[command(after_help = PROXY_HELP)]
+    Proxy(ProxyArgs),
+}
+
+const PROXY_HELP: &str = "\
+Point your client at the printed base URL instead of the deployment's. Every request and answer
+passes unchanged; an answer whose exchange broke a rule carries Beacon-Contract-Violations: <count>.
+GET /__admin/violations lists what broke (rule, provenance, side, operation, message, time);
+DELETE clears it. Each violation is also logged as one warning line. Tokens are forwarded, never
+stored or logged in full. With --record DIR, successful reads are written to DIR/<api>.json (the
+format `beacon-mock serve --only <api> --fixtures DIR` loads) with placeholder tokens, printed at exit.";
+
+#[derive(clap::Args)]
+struct ProxyArgs {
+    /// The API the upstream serves.
+    #[arg(long, value_enum, env = "BEACON_MOCK_PROXY_API")]
+    api: OnlyApi,
+    /// The deployment's base URL, e.g. https://panel.example.com/api/v1.
+    #[arg(long, value_name = "URL", env = "BEACON_MOCK_UPSTREAM")]
+    upstream: String,
+    /// Address to listen on [default: 127.0.0.1:4010 for Status, 127.0.0.1:4011 for Panel].
+    #[arg(long, value_name = "ADDR", env = "BEACON_MOCK_PROXY_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Record successful reads into DIR/<api>.json, written as it goes and at exit.
+    #[arg(long, value_name = "DIR", env = "BEACON_MOCK_RECORD")]
+    record: Option<PathBuf>,
+    /// Require `Authorization: Bearer TOKEN` on /__admin/violations.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "BEACON_MOCK_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    /// How long a request's head and body, and each read of the upstream's answer, may take.
+    #[arg(long, value_name = "SECS", default_value_t = 30, env = "BEACON_MOCK_READ_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    read_timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -72,7 +111,8 @@ struct ServeArgs {
         hide_env_values = true
     )]
     tokens: Vec<String>,
-    /// Load status.json and panel.json from this directory instead of the embedded fixtures.
+    /// Load status.json and panel.json from this directory instead of the embedded fixtures
+    /// (with --only, just that API's file).
     #[arg(long, value_name = "DIR", env = "BEACON_MOCK_FIXTURES")]
     fixtures: Option<PathBuf>,
     /// Reload the --fixtures files when one changes (checked every 500 ms): that API's state
@@ -144,10 +184,6 @@ enum OnlyApi {
 
 fn main() {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
-    };
     let log = access_log::BatchedStderr::start();
     // One line per request goes through `AccessLine`, formatted by hand; everything else
     // through tracing-subscriber's formatter. Both honour RUST_LOG.
@@ -164,7 +200,11 @@ fn main() {
         .with(others)
         .with(access_log::AccessLine::new(log.clone()))
         .init();
-    let result = run(args);
+    let result = match cli.command {
+        Some(Command::Serve(args)) => run(args),
+        None => run(cli.serve),
+        Some(Command::Proxy(args)) => run_proxy(args),
+    };
     log.stop();
     if let Err(error) = result {
         eprintln!("beacon-mock: {error:#}");
@@ -172,11 +212,78 @@ fn main() {
     }
 }
 
+fn api_of(only: OnlyApi) -> Api {
+    match only {
+        OnlyApi::Status => Api::Status,
+        OnlyApi::Panel => Api::Panel,
+    }
+}
+
+#[tokio::main]
+async fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
+    let api = api_of(args.api);
+    let mut builder = beacon_mock::proxy::Proxy::builder(api, &args.upstream)
+        .read_timeout(Duration::from_secs(args.read_timeout));
+    if let Some(addr) = args.listen {
+        builder = builder.listen(addr);
+    }
+    if let Some(dir) = &args.record {
+        builder = builder.record(dir);
+    }
+    if let Some(token) = &args.admin_token {
+        builder = builder.admin_token(token);
+    }
+    let proxy = builder.start().await?;
+    println!(
+        "{} proxy  {} -> {}",
+        api.title(),
+        proxy.base_url(),
+        args.upstream.trim_end_matches('/')
+    );
+    if let Some(recording) = proxy.recording() {
+        println!("  recording into   {}", recording.file.display());
+    }
+    println!(
+        "Admin API: GET and DELETE http://{}/__admin/violations. Ctrl-C to stop.",
+        proxy.addr()
+    );
+    shutdown_signal().await;
+    let violations = proxy.violations().len();
+    let recording = proxy
+        .shutdown()
+        .await
+        .context("cannot write the recording")?;
+    println!("{violations} contract violations seen");
+    if let Some(recording) = recording {
+        println!(
+            "Recorded {} into {}; replay with: beacon-mock serve --only {} --fixtures {}",
+            match recording.principals.len() {
+                1 => "1 principal".to_owned(),
+                n => format!("{n} principals"),
+            },
+            recording.file.display(),
+            api.name(),
+            recording
+                .file
+                .parent()
+                .map_or(".".into(), |d| d.display().to_string()),
+        );
+        // The recording's own placeholder tokens, not the upstream's: printed for convenience.
+        for principal in &recording.principals {
+            println!("  {:<16} {}", principal.id, principal.token);
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let fixtures = match &args.fixtures {
-        Some(dir) => Fixtures::from_dir(dir).context("invalid fixtures")?,
-        None => Fixtures::embedded(),
+    let fixtures = match (&args.fixtures, args.only) {
+        (Some(dir), Some(only)) => {
+            Fixtures::from_dir_for(dir, api_of(only)).context("invalid fixtures")?
+        }
+        (Some(dir), None) => Fixtures::from_dir(dir).context("invalid fixtures")?,
+        (None, _) => Fixtures::embedded(),
     };
     let mut builder = MockServer::builder()
         .shutdown_timeout(Duration::from_secs(args.shutdown_timeout))
@@ -209,10 +316,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         builder = builder.rate_limit(limit);
     }
     if let Some(only) = args.only {
-        builder = builder.only(match only {
-            OnlyApi::Status => Api::Status,
-            OnlyApi::Panel => Api::Panel,
-        });
+        builder = builder.only(api_of(only));
     }
     let generated = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {

@@ -118,10 +118,21 @@ pub fn status_error(reply: &Reply, status: u16, code: &str) -> String {
 /// The lines a spawned `beacon-mock` prints up to and including its `Admin API` line (the end
 /// of its start-up banner).
 pub fn banner(child: &mut std::process::Child) -> Vec<String> {
+    banner_and_rest(child).0
+}
+
+/// The banner, and the rest of the output as it comes.
+pub fn banner_and_rest(
+    child: &mut std::process::Child,
+) -> (
+    Vec<String>,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
     use std::io::{BufRead, BufReader};
     let stdout = child.stdout.take().expect("the mock's stdout is piped");
+    let mut rest = BufReader::new(stdout).lines();
     let mut lines = Vec::new();
-    for line in BufReader::new(stdout).lines() {
+    for line in rest.by_ref() {
         let line = line.expect("a banner line");
         let done = line.starts_with("Admin API");
         lines.push(line);
@@ -129,7 +140,7 @@ pub fn banner(child: &mut std::process::Child) -> Vec<String> {
             break;
         }
     }
-    lines
+    (lines, rest)
 }
 
 /// The last word of the banner line that starts with `label`.

@@ -61,6 +61,10 @@ pub(crate) struct Bench {
     /// `RUST_LOG` for the mock (default: unset, the mock's default level).
     #[arg(long)]
     mock_log: Option<String>,
+    /// Also measure `beacon-mock proxy` in front of the mock against the mock alone, per case
+    /// (both processes on the server's core; the proxy judges every answer).
+    #[arg(long)]
+    proxy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -229,6 +233,39 @@ impl Bench {
             rows.push(row);
         }
         print!("{}", report::render(&rows, log_cost));
+        if self.proxy {
+            let proxy = Launch {
+                args: [
+                    "proxy",
+                    "--api",
+                    "panel",
+                    "--listen",
+                    "{addr}",
+                    "--upstream",
+                    "http://{upstream}/api/v1",
+                ]
+                .map(String::from)
+                .to_vec(),
+                ..mock.clone()
+            };
+            let mut proxied_rows = Vec::new();
+            for case in &cases {
+                let mut direct_runs = Vec::new();
+                let mut proxied_runs = Vec::new();
+                for _ in 0..self.rounds {
+                    direct_runs.push(measure("mock", &mock, case, &load, &scratch, false)?);
+                    proxied_runs.push(measure_behind(
+                        "proxy", &proxy, &mock, case, &load, &scratch,
+                    )?);
+                }
+                proxied_rows.push(report::Row {
+                    case: *case,
+                    mock: best(proxied_runs),
+                    baseline: best(direct_runs),
+                });
+            }
+            print!("{}", report::render_proxy(&proxied_rows));
+        }
         Ok(())
     }
 }
@@ -371,23 +408,19 @@ impl Measurement {
     }
 }
 
-fn measure(
+/// Starts `launch` on a free port and waits for its first `200` to `target`.
+fn start(
     label: &'static str,
     launch: &Launch,
-    case: &Case,
-    load: &Load,
+    target: &str,
     scratch: &Path,
-    capture: bool,
-) -> anyhow::Result<Measurement> {
+) -> anyhow::Result<(Server, SocketAddr, Duration)> {
     let addr = free_port()?;
-    let requests = requests(case);
-    println!("{}: {label} on {addr}", case.name);
     let log = scratch.join(format!("{}.log", label.replace(' ', "-")));
     let started = Instant::now();
     let mut server = Server::spawn(label, launch, addr, &log)?;
-    let first = &requests[0];
     let first_answer = loop {
-        if let Ok((200, _)) = send(addr, "GET", &first.1, None) {
+        if let Ok((200, _)) = send(addr, "GET", target, None) {
             break started.elapsed();
         }
         server.ensure_running()?;
@@ -398,6 +431,44 @@ fn measure(
         );
         std::thread::sleep(POLL_INTERVAL);
     };
+    Ok((server, addr, first_answer))
+}
+
+/// [`measure`] for `launch` (the proxy) in front of `upstream` (the mock): `{upstream}` in
+/// its arguments becomes the upstream's address.
+fn measure_behind(
+    label: &'static str,
+    launch: &Launch,
+    upstream: &Launch,
+    case: &Case,
+    load: &Load,
+    scratch: &Path,
+) -> anyhow::Result<Measurement> {
+    let target = &requests(case)[0].1;
+    let (_upstream, upstream_addr, _) = start("upstream mock", upstream, target, scratch)?;
+    let launch = Launch {
+        args: launch
+            .args
+            .iter()
+            .map(|a| a.replace("{upstream}", &upstream_addr.to_string()))
+            .collect(),
+        ..launch.clone()
+    };
+    measure(label, &launch, case, load, scratch, false)
+}
+
+fn measure(
+    label: &'static str,
+    launch: &Launch,
+    case: &Case,
+    load: &Load,
+    scratch: &Path,
+    capture: bool,
+) -> anyhow::Result<Measurement> {
+    let requests = requests(case);
+    let (mut server, addr, first_answer) = start(label, launch, &requests[0].1, scratch)?;
+    println!("{}: {label} on {addr}", case.name);
+    let log = server.log.clone();
     let idle_rss_kib = proc::status_kib(server.pid(), "VmRSS")?;
     if capture {
         capture_bodies(addr, &requests, &scratch.join("bodies"))?;

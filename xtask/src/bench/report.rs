@@ -101,3 +101,42 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<(Case, Measurement, Measurem
     );
     out
 }
+
+/// The proxy's cost: each row's `mock` is the proxy in front of the mock, its `baseline` the
+/// mock alone, in the same run.
+pub(crate) fn render_proxy(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n| case (proxy) | through the proxy req/s | mock alone req/s | ratio | proxied p50 / p99 | direct p50 / p99 | p99 ratio | failed answers (proxied/direct) |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    for Row {
+        case,
+        mock: proxied,
+        baseline: direct,
+    } in rows
+    {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {:.2}× | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2}× | {}/{} |",
+            case.name,
+            proxied.load.requests_per_sec,
+            direct.load.requests_per_sec,
+            proxied.load.requests_per_sec / direct.load.requests_per_sec.max(1.0),
+            proxied.load.p50_ms,
+            proxied.load.p99_ms,
+            direct.load.p50_ms,
+            direct.load.p99_ms,
+            proxied.load.p99_ms / direct.load.p99_ms.max(0.001),
+            proxied.load.failures,
+            direct.load.failures,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nthe proxy and the mock share the server's core: the ratio is what a client gets through the proxy \
+         on the same CPU, every answer judged against the contract."
+    );
+    out
+}
