@@ -128,11 +128,12 @@ impl TlsConfig {
         })?;
         Ok(Self {
             server,
-            certificate_pem: String::from_utf8_lossy(&cert_pem).into_owned(),
+            certificate_pem: certificate_blocks(&String::from_utf8_lossy(&cert_pem)),
         })
     }
 
-    /// The certificate chain, PEM: what a client adds as its root to trust the mock.
+    /// The certificate chain, PEM: what a client adds as its root to trust the mock. Only
+    /// the `CERTIFICATE` blocks of `--tls-cert`: a file that bundles the key too never shows it.
     pub fn certificate_pem(&self) -> &str {
         &self.certificate_pem
     }
@@ -172,6 +173,26 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(read)
 }
 
+/// The `CERTIFICATE` blocks of a PEM text, nothing else (a bundle may hold the key too).
+fn certificate_blocks(pem: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in pem.lines() {
+        let line = line.trim_end();
+        if line == "-----BEGIN CERTIFICATE-----" {
+            inside = true;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+        if line == "-----END CERTIFICATE-----" {
+            inside = false;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +224,30 @@ mod tests {
         assert!(error.to_string().contains("key.pem"), "{error}");
         let error = TlsConfig::from_pem_files(&dir, &key).unwrap_err();
         assert!(matches!(error, TlsError::NotAFile { .. }), "{error:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bundle_of_certificate_and_key_shows_only_the_certificate() {
+        let dir = std::env::temp_dir().join(format!("beacon-tls-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let key = generated.signing_key.serialize_pem();
+        let (bundle, key_file) = (dir.join("bundle.pem"), dir.join("key.pem"));
+        std::fs::write(&bundle, format!("{}{key}", generated.cert.pem())).unwrap();
+        std::fs::write(&key_file, &key).unwrap();
+        let config = TlsConfig::from_pem_files(&bundle, &key_file).unwrap();
+        assert!(
+            config
+                .certificate_pem()
+                .starts_with("-----BEGIN CERTIFICATE-----")
+        );
+        assert!(
+            config
+                .certificate_pem()
+                .contains("-----END CERTIFICATE-----")
+        );
+        assert!(!config.certificate_pem().contains("PRIVATE KEY"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

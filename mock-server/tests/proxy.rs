@@ -443,3 +443,139 @@ async fn a_panel_recording_replays() {
 async fn a_status_recording_replays() {
     record_and_replay(Api::Status, &["/pages", "/pages/acme-cloud/incidents"]).await;
 }
+
+#[tokio::test]
+async fn a_second_token_of_an_account_and_the_list_order_survive_a_recording() {
+    let dir =
+        std::env::temp_dir().join(format!("beacon-mock-recording-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mock = mock(Api::Panel).await;
+    let first = mock.tokens().panel.clone();
+    let second = mock
+        .admin(Api::Panel)
+        .mint_token("acct_1")
+        .await
+        .expect("a second token of acct_1")
+        .token;
+    let proxy = Proxy::builder(Api::Panel, mock.base_url(Api::Panel).expect("served"))
+        .listen(ANY_PORT)
+        .record(&dir)
+        .start()
+        .await
+        .expect("the proxy starts");
+    let base = proxy.base_url();
+    // A detail read before the list must not change the list's order on replay.
+    let detail = send("GET", &format!("{base}/servers/456"), Some(&first), None).await;
+    assert_eq!(detail.status, 200);
+    let list = send("GET", &format!("{base}/servers"), Some(&first), None).await;
+    // The same account's second token reads the same list.
+    let again = send("GET", &format!("{base}/servers"), Some(&second), None).await;
+    assert_eq!(again.body, list.body);
+    let summary = proxy.shutdown().await.expect("written").expect("recording");
+    mock.shutdown().await;
+    assert_eq!(summary.principals.len(), 2);
+    assert_eq!(
+        summary.principals[0].id, summary.principals[1].id,
+        "both tokens are one account"
+    );
+
+    let replay = MockServer::builder()
+        .only(Api::Panel)
+        .fixtures(Fixtures::from_dir_for(&dir, Api::Panel).expect("the recording loads"))
+        .start()
+        .await;
+    let replayed = replay.base_url(Api::Panel).expect("served");
+    for principal in &summary.principals {
+        let answer = send(
+            "GET",
+            &format!("{replayed}/servers"),
+            Some(&principal.token),
+            None,
+        )
+        .await;
+        assert_eq!(answer.body, list.body, "the list replays in its order");
+    }
+    let answer = send(
+        "GET",
+        &format!("{replayed}/servers/456"),
+        Some(&summary.principals[1].token),
+        None,
+    )
+    .await;
+    assert_eq!(answer.body, detail.body);
+    replay.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn no_request_target_sends_the_request_to_another_host() {
+    use wiremock::matchers::any;
+    use wiremock::{Mock, ResponseTemplate};
+
+    let elsewhere = wiremock::MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&elsewhere)
+        .await;
+    let upstream = wiremock::MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&upstream)
+        .await;
+    // An upstream without a base path: a concatenated `@host` would become its authority.
+    let proxy = proxy_to(Api::Panel, &upstream.uri()).await;
+    let other = elsewhere.address().to_string();
+    for target in [
+        format!("//{other}/steal"),
+        format!("/api/v1@{other}/steal"),
+        format!("/api/v1/..//{other}/steal"),
+    ] {
+        let answer = send(
+            "GET",
+            &format!("http://{}{target}", proxy.addr()),
+            Some("panel_secret"),
+            None,
+        )
+        .await;
+        assert_eq!(answer.status, 404, "{target} went to the upstream");
+    }
+    assert_eq!(
+        elsewhere.received_requests().await.map(|r| r.len()),
+        Some(0),
+        "nothing reached another host"
+    );
+    assert_eq!(upstream.received_requests().await.map(|r| r.len()), Some(3));
+}
+
+#[tokio::test]
+async fn a_compressed_answer_is_passed_on_and_its_body_not_judged() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let upstream = wiremock::MockServer::start().await;
+    let tokens = beacon_mock::wiremock::mount(&upstream, Api::Panel).await;
+    let gzipped: &[u8] = &[0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00];
+    Mock::given(method("GET"))
+        .and(path("/api/v1/servers"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Content-Encoding", "gzip")
+                .insert_header("X-RateLimit-Limit", "180")
+                .insert_header("X-RateLimit-Remaining", "179")
+                .insert_header("X-RateLimit-Reset", "60")
+                .set_body_raw(gzipped, "application/json"),
+        )
+        .mount(&upstream)
+        .await;
+    let proxy = proxy_to(Api::Panel, &format!("{}/api/v1", upstream.uri())).await;
+    let answer = send(
+        "GET",
+        &format!("{}/servers", proxy.base_url()),
+        Some(&tokens.panel),
+        None,
+    )
+    .await;
+    assert_eq!(answer.body, gzipped, "passed on as it came");
+    assert_eq!(answer.violations(), None);
+    assert_eq!(violations(&proxy).await, []);
+}

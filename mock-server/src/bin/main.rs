@@ -243,9 +243,24 @@ async fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
     if let Some(recording) = proxy.recording() {
         println!("  recording into   {}", recording.file.display());
     }
+    if !proxy.addr().ip().is_loopback() {
+        println!(
+            "warning: the proxy listens on {}, beyond loopback: anyone who can reach it can use it",
+            proxy.addr()
+        );
+    }
+    if let (Some(token), None) = (proxy.admin_token(), &args.admin_token) {
+        // Generated: shown here once, like a minted token.
+        println!("  admin token      {token}");
+    }
     println!(
-        "Admin API: GET and DELETE http://{}/__admin/violations. Ctrl-C to stop.",
-        proxy.addr()
+        "Admin API: GET and DELETE http://{}/__admin/violations{}. Ctrl-C to stop.",
+        proxy.addr(),
+        if proxy.admin_token().is_some() {
+            " with Authorization: Bearer <admin token>"
+        } else {
+            ""
+        }
     );
     shutdown_signal().await;
     let violations = proxy.violations().len();
@@ -381,7 +396,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!("watching {} for changes", dir.display());
             tokio::select! {
                 _ = shutdown_signal() => {}
-                _ = watch_fixtures(&mock, dir) => {}
+                _ = watch_fixtures(&mock, dir, args.only.map(api_of)) => {}
             }
         }
         None => shutdown_signal().await,
@@ -405,12 +420,16 @@ fn file_stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
 }
 
 /// Reloads each API whose fixture file in `dir` changed, once the files have stood still for
-/// one look (not mid-write), through the same checks as at start-up. Never returns.
-async fn watch_fixtures(mock: &MockServer, dir: &std::path::Path) {
+/// one look (not mid-write), through the same checks as at start-up (with `only`, that API's
+/// file alone). A change counts as loaded only once a reload took it, so a broken file never
+/// hides another file's change; each broken state is reported once. Never returns.
+async fn watch_fixtures(mock: &MockServer, dir: &std::path::Path, only: Option<Api>) {
     const FILES: [(Api, &str); 2] = [(Api::Status, "status.json"), (Api::Panel, "panel.json")];
-    let stamps = || FILES.map(|(_, name)| file_stamp(&dir.join(name)));
+    let watched = |api: Api| only.is_none_or(|only| only == api);
+    let stamps = || FILES.map(|(api, name)| watched(api).then(|| file_stamp(&dir.join(name))));
     let mut loaded = stamps();
     let mut seen = loaded;
+    let mut refused = None;
     let mut ticks = tokio::time::interval(WATCH_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -418,7 +437,7 @@ async fn watch_fixtures(mock: &MockServer, dir: &std::path::Path) {
         let now = stamps();
         let settled = now == seen;
         seen = now;
-        if !settled || now == loaded {
+        if !settled || now == loaded || refused == Some(now) {
             continue;
         }
         let changed: Vec<(Api, &str)> = FILES
@@ -427,21 +446,29 @@ async fn watch_fixtures(mock: &MockServer, dir: &std::path::Path) {
             .filter(|(_, (now, before))| now != before)
             .map(|(file, _)| file)
             .collect();
-        loaded = now;
         let owned = dir.to_owned();
-        let parsed = tokio::task::spawn_blocking(move || Fixtures::from_dir(&owned)).await;
+        let parsed = tokio::task::spawn_blocking(move || match only {
+            Some(api) => Fixtures::from_dir_for(&owned, api),
+            None => Fixtures::from_dir(&owned),
+        })
+        .await;
         match parsed {
             Ok(Ok(fixtures)) => {
+                loaded = now;
+                refused = None;
                 for (api, name) in changed {
                     if mock.reload_api(api, &fixtures) {
                         tracing::info!("reloaded {name}: {}", fixtures.summary(api));
                     }
                 }
             }
-            Ok(Err(error)) => tracing::warn!(
-                "{:#}; keeping the previous fixtures",
-                anyhow::Error::from(error).context("cannot reload the fixtures")
-            ),
+            Ok(Err(error)) => {
+                refused = Some(now);
+                tracing::warn!(
+                    "{:#}; keeping the previous fixtures",
+                    anyhow::Error::from(error).context("cannot reload the fixtures")
+                );
+            }
             Err(error) => tracing::warn!("fixture reload failed: {error}"),
         }
     }

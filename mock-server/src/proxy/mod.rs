@@ -132,6 +132,8 @@ impl ProxyBuilder {
             addr: self.listen,
             source,
         })?;
+        // As for `serve`: beyond loopback the admin API needs a token, generated if not given.
+        let admin_token = admin_token(self.admin_token.clone(), addr);
         let recorder = match &self.record {
             Some(dir) => Some(Arc::new(Recorder::new(self.api, dir).map_err(
                 |source| ProxyError::Record {
@@ -155,7 +157,7 @@ impl ProxyBuilder {
             routes: ApiRouter::new(self.api),
             violations: ViolationLog::default(),
             recorder: recorder.clone(),
-            access: AdminAccess::new(self.admin_token.as_deref(), Some(addr), false),
+            access: AdminAccess::new(admin_token.as_deref(), Some(addr), false),
         });
         let (shutdown, watcher) = watch::channel(false);
         let serving = tokio::spawn(server::serve(
@@ -168,6 +170,7 @@ impl ProxyBuilder {
         let flushing = recorder.map(|recorder| tokio::spawn(flush_loop(recorder, watcher)));
         Ok(Proxy {
             addr,
+            admin_token,
             app,
             shutdown,
             serving,
@@ -180,6 +183,7 @@ impl ProxyBuilder {
 #[derive(Debug)]
 pub struct Proxy {
     addr: SocketAddr,
+    admin_token: Option<String>,
     app: Arc<ProxyApp>,
     shutdown: watch::Sender<bool>,
     serving: JoinHandle<()>,
@@ -207,6 +211,12 @@ impl Proxy {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The token `/__admin/violations` requires, if any: the one given, or one generated
+    /// when the proxy listens beyond loopback.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
     }
 
     /// The base URL to point a client at instead of the deployment's, e.g.
@@ -253,6 +263,18 @@ async fn flush_loop(recorder: Arc<Recorder>, mut shutdown: watch::Receiver<bool>
             tracing::warn!("cannot write the recording: {error}");
         }
     }
+}
+
+/// As for `serve`: beyond loopback `/__admin/` needs a token, generated when not `given`.
+fn admin_token(given: Option<String>, addr: SocketAddr) -> Option<String> {
+    given.or_else(|| {
+        (!addr.ip().is_loopback()).then(|| {
+            format!(
+                "bma_{}",
+                crate::clock::random_string(crate::clock::ALNUM, 32)
+            )
+        })
+    })
 }
 
 /// `--upstream` without its trailing `/`, checked.
@@ -414,17 +436,21 @@ impl ProxyApp {
                 broken += 1;
             }
         }
-        let target = match (api_path, request.uri().query()) {
-            (Some(rest), Some(query)) => format!("{}{rest}?{query}", self.upstream),
-            (Some(rest), None) => format!("{}{rest}", self.upstream),
-            // Outside the API's base path: the same path on the upstream's origin.
-            (None, _) => match url::Url::parse(&self.upstream)
-                .ok()
-                .and_then(|base| base.join(&request.uri().to_string()).ok())
-            {
-                Some(url) => url.to_string(),
-                None => return bad_gateway(self.api, "cannot build the upstream URL"),
-            },
+        // The path and query are set on a copy of the upstream URL, never joined or
+        // concatenated: `//host/x`, `@host` or an absolute-form target cannot send the request
+        // (and its token) elsewhere. Outside the API's base path: the same path on the
+        // upstream's origin.
+        let target = match url::Url::parse(&self.upstream) {
+            Ok(mut url) => {
+                let upstream_path = url.path().trim_end_matches('/').to_owned();
+                match api_path {
+                    Some(rest) => url.set_path(&format!("{upstream_path}{rest}")),
+                    None => url.set_path(path),
+                }
+                url.set_query(request.uri().query());
+                url
+            }
+            Err(_) => return bad_gateway(self.api, "cannot build the upstream URL"),
         };
         let method = reqwest::Method::from_bytes(request.method().as_str().as_bytes())
             .unwrap_or(reqwest::Method::GET);
@@ -432,7 +458,7 @@ impl ProxyApp {
         forwarded_headers(request.headers(), &mut headers);
         let sent = self
             .client
-            .request(method, &target)
+            .request(method, target)
             .headers(headers)
             .body(request.body().clone())
             .send()
@@ -510,8 +536,34 @@ impl ProxyApp {
             .filter_map(|(name, value)| value.to_str().ok().map(|value| (name.as_str(), value)))
             .collect();
         let observed = Observed::new(status, &pairs, body, token.is_some());
+        let now = SystemTime::now();
+        let encoded = headers
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|e| !e.as_bytes().eq_ignore_ascii_case(b"identity"));
+        if encoded {
+            // A compressed body (the client asked for it) is not read: its content type,
+            // status and headers are still judged, it is not recorded.
+            let op = seen.operation;
+            let breaches: Vec<_> = exchange::content_type(&observed)
+                .into_iter()
+                .chain(exchange::status_code(op, status))
+                .chain(
+                    exchange::rate_limit_headers_apply(op.api, &observed)
+                        .then(|| exchange::rate_limit_headers(op.api, &observed, now))
+                        .into_iter()
+                        .flatten(),
+                )
+                .chain(exchange::missing_token(op, &observed))
+                .collect();
+            let broken = breaches.len();
+            for breach in breaches {
+                self.violations
+                    .record(breach.rule, Side::Upstream, op.name, breach.message);
+            }
+            return broken;
+        }
         let mut json = observed.json();
-        let breaches = exchange::judge(seen.operation, &observed, json.as_ref(), SystemTime::now());
+        let breaches = exchange::judge(seen.operation, &observed, json.as_ref(), now);
         let broken = breaches.len();
         for breach in breaches {
             self.violations.record(
@@ -659,5 +711,22 @@ impl hyper::body::Body for ProxyBody {
             (None, None) => SizeHint::with_exact(0),
             _ => SizeHint::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beyond_loopback_the_admin_api_gets_a_token() {
+        let loopback: SocketAddr = "127.0.0.1:4011".parse().unwrap();
+        let beyond: SocketAddr = "0.0.0.0:4011".parse().unwrap();
+        assert_eq!(admin_token(None, loopback), None);
+        assert!(admin_token(None, beyond).is_some_and(|t| t.len() > 32));
+        assert_eq!(
+            admin_token(Some("given".into()), beyond).as_deref(),
+            Some("given")
+        );
     }
 }

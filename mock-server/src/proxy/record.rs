@@ -5,6 +5,7 @@
 //! token's SHA-256 digest only; the file names it by a fresh placeholder token, never by the
 //! real one. Panel's database list carries no password; the mock makes new ones on replay.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,22 +45,73 @@ pub struct RecordingSummary {
 pub(crate) struct Recorder {
     api: Api,
     file: PathBuf,
-    principals: Mutex<Vec<Principal>>,
+    state: Mutex<State>,
     dirty: AtomicBool,
+}
+
+/// Everything recorded so far.
+#[derive(Debug, Default)]
+struct State {
+    principals: Vec<Principal>,
+    /// Which principal each server (`{serverId}`) or page (slug) belongs to.
+    owners: HashMap<String, usize>,
+}
+
+impl State {
+    /// The principal `index` is recorded as (itself, or the one it is a second token of).
+    fn resolve(&self, mut index: usize) -> usize {
+        while let Some(owner) = self.principals[index].alias_of {
+            index = owner;
+        }
+        index
+    }
 }
 
 #[derive(Debug)]
 struct Principal {
     digest: [u8; 32],
     placeholder: RecordedPrincipal,
+    /// Set when this token turned out to be another principal's second token.
+    alias_of: Option<usize>,
     /// Panel servers or Status pages, in the order first seen.
     items: Vec<Item>,
+    /// The keys of the last list read, in its order: what the replayed list holds.
+    listed: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
 enum Item {
     Server(Box<Server>),
     Page(RecordedPage),
+}
+
+/// One successful read, parsed.
+enum Read {
+    Servers(Vec<ServerSummary>),
+    Server(ServerDetail),
+    Console(String, ConsoleLogs),
+    Databases(String, Vec<Database>),
+    Pages(Vec<Page>),
+    Page(Page),
+    Incidents(String, Vec<Incident>),
+}
+
+impl Read {
+    /// The servers (their `{serverId}`) or pages (their slug) it is about, in order.
+    fn keys(&self) -> Vec<String> {
+        match self {
+            Read::Servers(list) => list
+                .iter()
+                .map(|s| s.id.path_segment().to_owned())
+                .collect(),
+            Read::Server(detail) => vec![detail.id.path_segment().to_owned()],
+            Read::Console(key, _) | Read::Databases(key, _) | Read::Incidents(key, _) => {
+                vec![key.clone()]
+            }
+            Read::Pages(list) => list.iter().map(|p| p.slug.0.clone()).collect(),
+            Read::Page(page) => vec![page.slug.0.clone()],
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -86,14 +138,18 @@ impl Recorder {
         Ok(Self {
             api,
             file: dir.join(format!("{}.json", api.name())),
-            principals: Mutex::new(Vec::new()),
+            state: Mutex::new(State::default()),
             dirty: AtomicBool::new(false),
         })
     }
 
     /// Records what a successful read of `op` with `params` answered `data` (the envelope's
-    /// `data`) to `token`. Other operations, and data that is not the documented shape, are
-    /// left out.
+    /// `data`) to `token`. Other operations are left out, and so is data that does not fit
+    /// the fixture format (logged).
+    ///
+    /// A server or page belongs to the first principal that read it. A new token whose first
+    /// read shows one of them is the same account or workspace as its owner (a second token
+    /// of it) and is recorded as such; otherwise it is left out of the other's.
     pub(crate) fn observe(
         &self,
         op: &Operation,
@@ -111,54 +167,87 @@ impl Recorder {
                 .map_or("", |(_, v)| *v)
                 .to_owned()
         };
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let mut principals = self.principals.lock();
-        let index = match principals.iter().position(|p| p.digest == digest) {
-            Some(index) => index,
-            None => {
-                let placeholder = self.placeholder(principals.len() + 1);
-                principals.push(Principal {
-                    digest,
-                    placeholder,
-                    items: Vec::new(),
-                });
-                principals.len() - 1
+        let read = match op.id {
+            OperationId::ListServers => parse(op, data).map(Read::Servers),
+            OperationId::GetServer => parse(op, data).map(Read::Server),
+            OperationId::GetConsole => {
+                parse(op, data).map(|logs| Read::Console(param("serverId"), logs))
             }
-        };
-        let items = &mut principals[index].items;
-        let recorded = match op.id {
-            OperationId::ListServers => parse::<Vec<ServerSummary>>(data).map(|list| {
-                for summary in list {
-                    let key = summary.id.path_segment().to_owned();
-                    server(items, &key).summary = Some(summary);
-                }
-            }),
-            OperationId::GetServer => parse::<ServerDetail>(data).map(|detail| {
-                server(items, &param("serverId")).detail = Some(detail);
-            }),
-            OperationId::GetConsole => parse::<ConsoleLogs>(data).map(|console| {
-                server(items, &param("serverId")).console = Some(console);
-            }),
-            OperationId::ListDatabases => parse::<Vec<Database>>(data).map(|databases| {
-                server(items, &param("serverId")).databases = Some(databases);
-            }),
-            OperationId::ListPages => parse::<Vec<Page>>(data).map(|pages| {
-                for page in pages {
-                    let slug = page.slug.0.clone();
-                    self::page(items, &slug).page = Some(page);
-                }
-            }),
-            OperationId::GetPage => parse::<Page>(data).map(|found| {
-                page(items, &param("slug")).page = Some(found);
-            }),
-            OperationId::ListIncidents => parse::<Vec<Incident>>(data).map(|incidents| {
-                page(items, &param("slug")).incidents = Some(incidents);
-            }),
+            OperationId::ListDatabases => {
+                parse(op, data).map(|list| Read::Databases(param("serverId"), list))
+            }
+            OperationId::ListPages => parse(op, data).map(Read::Pages),
+            OperationId::GetPage => parse(op, data).map(Read::Page),
+            OperationId::ListIncidents => {
+                parse(op, data).map(|list| Read::Incidents(param("slug"), list))
+            }
             _ => None,
         };
-        if recorded.is_some() {
-            self.dirty.store(true, Ordering::Release);
+        let Some(read) = read else {
+            return;
+        };
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let mut state = self.state.lock();
+        let reader = match state.principals.iter().position(|p| p.digest == digest) {
+            Some(index) => index,
+            None => {
+                let placeholder = self.placeholder(state.principals.len() + 1);
+                state.principals.push(Principal {
+                    digest,
+                    placeholder,
+                    alias_of: None,
+                    items: Vec::new(),
+                    listed: None,
+                });
+                state.principals.len() - 1
+            }
+        };
+        let keys = read.keys();
+        let mut me = state.resolve(reader);
+        if state.principals[me].items.is_empty() {
+            // A token's first read of something another principal owns: the same one.
+            if let Some(owner) = keys
+                .iter()
+                .find_map(|key| state.owners.get(key).copied().filter(|o| *o != me))
+            {
+                state.principals[reader].alias_of = Some(owner);
+                me = owner;
+            }
         }
+        let mine: Vec<bool> = keys
+            .iter()
+            .map(|key| *state.owners.entry(key.clone()).or_insert(me) == me)
+            .collect();
+        let principal = &mut state.principals[me];
+        let items = &mut principal.items;
+        let kept = |i: usize| mine[i];
+        match read {
+            Read::Servers(list) => {
+                let mut listed = Vec::new();
+                for (i, summary) in list.into_iter().enumerate().filter(|(i, _)| kept(*i)) {
+                    listed.push(keys[i].clone());
+                    server(items, &keys[i]).summary = Some(summary);
+                }
+                principal.listed = Some(listed);
+            }
+            Read::Server(detail) if kept(0) => server(items, &keys[0]).detail = Some(detail),
+            Read::Console(_, console) if kept(0) => {
+                server(items, &keys[0]).console = Some(console);
+            }
+            Read::Databases(_, list) if kept(0) => server(items, &keys[0]).databases = Some(list),
+            Read::Pages(list) => {
+                let mut listed = Vec::new();
+                for (i, found) in list.into_iter().enumerate().filter(|(i, _)| kept(*i)) {
+                    listed.push(keys[i].clone());
+                    page(items, &keys[i]).page = Some(found);
+                }
+                principal.listed = Some(listed);
+            }
+            Read::Page(found) if kept(0) => page(items, &keys[0]).page = Some(found),
+            Read::Incidents(_, list) if kept(0) => page(items, &keys[0]).incidents = Some(list),
+            _ => return,
+        }
+        self.dirty.store(true, Ordering::Release);
     }
 
     fn placeholder(&self, n: usize) -> RecordedPrincipal {
@@ -190,45 +279,86 @@ impl Recorder {
 
     /// The file and the placeholder tokens recorded so far.
     pub(crate) fn summary(&self) -> RecordingSummary {
+        let state = self.state.lock();
         RecordingSummary {
             file: self.file.clone(),
-            principals: self
+            principals: state
                 .principals
-                .lock()
                 .iter()
-                .map(|p| p.placeholder.clone())
+                .enumerate()
+                .map(|(i, p)| RecordedPrincipal {
+                    id: state.principals[state.resolve(i)].placeholder.id.clone(),
+                    token: p.placeholder.token.clone(),
+                })
                 .collect(),
         }
     }
 
-    /// The fixture document for everything recorded.
+    /// The fixture document for everything recorded: one account or workspace per owning
+    /// principal, with its second tokens; its servers or pages in the order of the last list
+    /// read (only those it listed), or in the order first seen when no list was read.
     fn document(&self) -> Value {
-        let principals = self.principals.lock();
+        let state = self.state.lock();
+        let owners =
+            (0..state.principals.len()).filter(|i| state.principals[*i].alias_of.is_none());
+        let tokens = |owner: usize| -> Vec<&str> {
+            (0..state.principals.len())
+                .filter(|i| state.resolve(*i) == owner)
+                .map(|i| state.principals[i].placeholder.token.as_str())
+                .collect()
+        };
+        let entries = owners.map(|owner| {
+            let principal = &state.principals[owner];
+            let key = |item: &Item| match item {
+                Item::Server(server) => server.key.clone(),
+                Item::Page(page) => page.slug.clone(),
+            };
+            let mut items: Vec<&Item> = principal.items.iter().collect();
+            if let Some(listed) = &principal.listed {
+                items.retain(|item| listed.contains(&key(item)));
+                items.sort_by_key(|item| listed.iter().position(|k| *k == key(item)));
+            }
+            let id = &principal.placeholder.id;
+            match self.api {
+                Api::Panel => json!({
+                    "id": id,
+                    "name": format!("Recorded account {id}"),
+                    "tokens": tokens(owner),
+                    "servers": items.iter().filter_map(|item| match item {
+                        Item::Server(server) => server_fixture(server),
+                        Item::Page(_) => None,
+                    }).collect::<Vec<Value>>(),
+                }),
+                Api::Status => json!({
+                    "id": id,
+                    "name": format!("Recorded workspace {id}"),
+                    "tokens": tokens(owner).iter().map(|token| json!({
+                        "name": "Recorded by beacon-mock proxy",
+                        "token": token,
+                    })).collect::<Vec<Value>>(),
+                    "pages": items.iter().filter_map(|item| match item {
+                        Item::Page(page) => page_fixture(page),
+                        Item::Server(_) => None,
+                    }).collect::<Vec<Value>>(),
+                }),
+            }
+        });
         match self.api {
-            Api::Panel => json!({ "accounts": principals.iter().map(|p| json!({
-                "id": p.placeholder.id,
-                "name": format!("Recorded account {}", p.placeholder.id),
-                "tokens": [p.placeholder.token],
-                "servers": p.items.iter().filter_map(|item| match item {
-                    Item::Server(server) => server_fixture(server),
-                    Item::Page(_) => None,
-                }).collect::<Vec<Value>>(),
-            })).collect::<Vec<Value>>() }),
-            Api::Status => json!({ "workspaces": principals.iter().map(|p| json!({
-                "id": p.placeholder.id,
-                "name": format!("Recorded workspace {}", p.placeholder.id),
-                "tokens": [{ "name": "Recorded by beacon-mock proxy", "token": p.placeholder.token }],
-                "pages": p.items.iter().filter_map(|item| match item {
-                    Item::Page(page) => page_fixture(page),
-                    Item::Server(_) => None,
-                }).collect::<Vec<Value>>(),
-            })).collect::<Vec<Value>>() }),
+            Api::Panel => json!({ "accounts": entries.collect::<Vec<Value>>() }),
+            Api::Status => json!({ "workspaces": entries.collect::<Vec<Value>>() }),
         }
     }
 }
 
-fn parse<T: DeserializeOwned>(data: &Value) -> Option<T> {
-    serde_json::from_value(data.clone()).ok()
+fn parse<T: DeserializeOwned>(op: &Operation, data: &Value) -> Option<T> {
+    serde_json::from_value(data.clone())
+        .map_err(|error| {
+            tracing::warn!(
+                "not recorded: a {} answer does not fit the fixture format ({error})",
+                op.name
+            );
+        })
+        .ok()
 }
 
 fn server<'a>(items: &'a mut Vec<Item>, key: &str) -> &'a mut Server {
