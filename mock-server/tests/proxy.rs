@@ -81,6 +81,32 @@ fn body_of(op: &beacon_spec::Operation) -> Option<Value> {
     })
 }
 
+/// `template` with the Panel rate-limit headers of a fresh window.
+fn with_rate_headers(template: wiremock::ResponseTemplate) -> wiremock::ResponseTemplate {
+    template
+        .insert_header("X-RateLimit-Limit", "180")
+        .insert_header("X-RateLimit-Remaining", "179")
+        .insert_header("X-RateLimit-Reset", "60")
+}
+
+/// A wiremock upstream with the mock's Panel behaviour, but `GET /servers` answered by
+/// `answer`; and the Panel token it accepts.
+async fn panel_upstream_answering(
+    answer: wiremock::ResponseTemplate,
+) -> (wiremock::MockServer, String) {
+    use wiremock::Mock;
+    use wiremock::matchers::{method, path};
+
+    let upstream = wiremock::MockServer::start().await;
+    let tokens = beacon_mock::wiremock::mount(&upstream, Api::Panel).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/servers"))
+        .respond_with(answer)
+        .mount(&upstream)
+        .await;
+    (upstream, tokens.panel)
+}
+
 #[tokio::test]
 async fn in_front_of_the_mock_the_proxy_changes_no_body_and_reports_nothing() {
     for api in [Api::Status, Api::Panel] {
@@ -142,30 +168,20 @@ async fn in_front_of_the_mock_the_proxy_changes_no_body_and_reports_nothing() {
 
 #[tokio::test]
 async fn an_upstream_that_breaks_one_rule_is_reported_as_exactly_that_rule() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, ResponseTemplate};
+    use wiremock::ResponseTemplate;
 
-    let upstream = wiremock::MockServer::start().await;
-    let tokens = beacon_mock::wiremock::mount(&upstream, Api::Panel).await;
     // The one break: a success without "success": true.
     let broken = r#"{"data": []}"#;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/servers"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("X-RateLimit-Limit", "180")
-                .insert_header("X-RateLimit-Remaining", "179")
-                .insert_header("X-RateLimit-Reset", "60")
-                .set_body_raw(broken, "application/json"),
-        )
-        .mount(&upstream)
-        .await;
+    let (upstream, token) = panel_upstream_answering(
+        with_rate_headers(ResponseTemplate::new(200)).set_body_raw(broken, "application/json"),
+    )
+    .await;
     let proxy = proxy_to(Api::Panel, &format!("{}/api/v1", upstream.uri())).await;
 
     let answer = send(
         "GET",
         &format!("{}/servers", proxy.base_url()),
-        Some(&tokens.panel),
+        Some(&token),
         None,
     )
     .await;
@@ -187,7 +203,7 @@ async fn an_upstream_that_breaks_one_rule_is_reported_as_exactly_that_rule() {
     let sound = send(
         "GET",
         &format!("{}/servers/123", proxy.base_url()),
-        Some(&tokens.panel),
+        Some(&token),
         None,
     )
     .await;
@@ -202,12 +218,7 @@ async fn each_single_exchange_rule_is_caught_on_the_upstream_side() {
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, ResponseTemplate};
 
-    let ok_headers = |template: ResponseTemplate| {
-        template
-            .insert_header("X-RateLimit-Limit", "180")
-            .insert_header("X-RateLimit-Remaining", "179")
-            .insert_header("X-RateLimit-Reset", "60")
-    };
+    let ok_headers = with_rate_headers;
     let cases: Vec<(&str, ResponseTemplate, &str)> = vec![
         (
             "a JSON array for a body",
@@ -244,13 +255,7 @@ async fn each_single_exchange_rule_is_caught_on_the_upstream_side() {
     let recordings =
         std::env::temp_dir().join(format!("beacon-proxy-cases-{}", std::process::id()));
     for (case, template, rule) in cases {
-        let upstream = wiremock::MockServer::start().await;
-        let tokens = beacon_mock::wiremock::mount(&upstream, Api::Panel).await;
-        Mock::given(method("GET"))
-            .and(path("/api/v1/servers"))
-            .respond_with(template)
-            .mount(&upstream)
-            .await;
+        let (upstream, token) = panel_upstream_answering(template).await;
         // Recording too: a broken body must not trip the recorder either.
         let proxy = Proxy::builder(Api::Panel, format!("{}/api/v1", upstream.uri()))
             .listen(ANY_PORT)
@@ -261,7 +266,7 @@ async fn each_single_exchange_rule_is_caught_on_the_upstream_side() {
         send(
             "GET",
             &format!("{}/servers", proxy.base_url()),
-            Some(&tokens.panel),
+            Some(&token),
             None,
         )
         .await;
@@ -549,29 +554,20 @@ async fn no_request_target_sends_the_request_to_another_host() {
 
 #[tokio::test]
 async fn a_compressed_answer_is_passed_on_and_its_body_not_judged() {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, ResponseTemplate};
+    use wiremock::ResponseTemplate;
 
-    let upstream = wiremock::MockServer::start().await;
-    let tokens = beacon_mock::wiremock::mount(&upstream, Api::Panel).await;
     let gzipped: &[u8] = &[0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00];
-    Mock::given(method("GET"))
-        .and(path("/api/v1/servers"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Content-Encoding", "gzip")
-                .insert_header("X-RateLimit-Limit", "180")
-                .insert_header("X-RateLimit-Remaining", "179")
-                .insert_header("X-RateLimit-Reset", "60")
-                .set_body_raw(gzipped, "application/json"),
-        )
-        .mount(&upstream)
-        .await;
+    let (upstream, token) = panel_upstream_answering(
+        with_rate_headers(ResponseTemplate::new(200))
+            .insert_header("Content-Encoding", "gzip")
+            .set_body_raw(gzipped, "application/json"),
+    )
+    .await;
     let proxy = proxy_to(Api::Panel, &format!("{}/api/v1", upstream.uri())).await;
     let answer = send(
         "GET",
         &format!("{}/servers", proxy.base_url()),
-        Some(&tokens.panel),
+        Some(&token),
         None,
     )
     .await;
