@@ -15,6 +15,21 @@ fn conformance(args: &[&str]) -> Command {
     command
 }
 
+/// The binary pointed at `deployment` with its API and token, and `args`.
+fn against(deployment: &Deployment, args: &[&str]) -> Command {
+    let token = deployment.token();
+    let mut command = conformance(&[
+        "--api",
+        deployment.api.name(),
+        "--base-url",
+        &deployment.base_url,
+        "--token",
+        &token,
+    ]);
+    command.args(args);
+    command
+}
+
 fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -82,20 +97,17 @@ fn exits_1_and_writes_junit_and_json_reports_when_a_check_fails() {
     let junit = dir.path().join("junit.xml");
     let json_path = dir.path().join("report.json");
     // Act
-    let output = conformance(&[
-        "--api",
-        "panel",
-        "--base-url",
-        &deployment.base_url,
-        "--token",
-        &deployment.token(),
-        "--seed",
-        "5",
-        "--junit",
-        junit.to_str().expect("UTF-8 path"),
-        "--json",
-        json_path.to_str().expect("UTF-8 path"),
-    ])
+    let output = against(
+        &deployment,
+        &[
+            "--seed",
+            "5",
+            "--junit",
+            junit.to_str().expect("UTF-8 path"),
+            "--json",
+            json_path.to_str().expect("UTF-8 path"),
+        ],
+    )
     .output()
     .expect("the binary runs");
     // Assert: exit code and summary
@@ -361,19 +373,16 @@ fn plan_prints_the_plan_and_sends_nothing() {
     // Arrange
     let deployment = Deployment::mock(Api::Panel);
     // Act
-    let output = conformance(&[
-        "--api",
-        "panel",
-        "--base-url",
-        &deployment.base_url,
-        "--token",
-        &deployment.token(),
-        "--allow-writes",
-        "--server-id",
-        "123",
-        "--probe-rate-limit",
-        "--plan",
-    ])
+    let output = against(
+        &deployment,
+        &[
+            "--allow-writes",
+            "--server-id",
+            "123",
+            "--probe-rate-limit",
+            "--plan",
+        ],
+    )
     .output()
     .expect("the binary runs");
     // Assert
@@ -398,18 +407,9 @@ fn a_budget_too_small_exits_2_naming_the_smallest_that_would_do() {
     // Arrange
     let deployment = Deployment::mock(Api::Status);
     // Act
-    let output = conformance(&[
-        "--api",
-        "status",
-        "--base-url",
-        &deployment.base_url,
-        "--token",
-        &deployment.token(),
-        "--max-requests",
-        "5",
-    ])
-    .output()
-    .expect("the binary runs");
+    let output = against(&deployment, &["--max-requests", "5"])
+        .output()
+        .expect("the binary runs");
     // Assert
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -541,18 +541,15 @@ fn the_html_report_holds_every_check_of_the_run_and_loads_nothing_from_outside()
     let dir = tempfile::tempdir().expect("a temporary directory");
     let html_path = dir.path().join("report.html");
     // Act
-    let output = conformance(&[
-        "--api",
-        "panel",
-        "--base-url",
-        &deployment.base_url,
-        "--token",
-        &deployment.token(),
-        "--seed",
-        "5",
-        "--html",
-        html_path.to_str().expect("UTF-8 path"),
-    ])
+    let output = against(
+        &deployment,
+        &[
+            "--seed",
+            "5",
+            "--html",
+            html_path.to_str().expect("UTF-8 path"),
+        ],
+    )
     .output()
     .expect("the binary runs");
     // Assert

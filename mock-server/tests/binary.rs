@@ -719,6 +719,21 @@ fn watch_needs_fixtures() {
     assert!(stderr.contains("--fixtures"), "{stderr}");
 }
 
+/// `beacon-mock proxy` for Panel on a free loopback port in front of `upstream`.
+fn proxy_to(upstream: &str) -> Command {
+    let mut command = bin();
+    command.args([
+        "proxy",
+        "--api",
+        "panel",
+        "--listen",
+        "127.0.0.1:0",
+        "--upstream",
+        upstream,
+    ]);
+    command
+}
+
 #[test]
 fn the_proxy_records_what_it_reads_and_serve_replays_that_one_file() {
     let (_mock, lines) = start(&["--only", "panel"]);
@@ -726,16 +741,7 @@ fn the_proxy_records_what_it_reads_and_serve_replays_that_one_file() {
     let token = value_after(&lines, "token (acct_1)");
     let dir = std::env::temp_dir().join(format!("beacon-mock-proxy-bin-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut proxy = bin()
-        .args([
-            "proxy",
-            "--api",
-            "panel",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-        ])
-        .arg(&upstream)
+    let mut proxy = proxy_to(&upstream)
         .arg("--record")
         .arg(&dir)
         .spawn()
@@ -796,18 +802,7 @@ fn the_proxy_records_what_it_reads_and_serve_replays_that_one_file() {
 
 #[test]
 fn a_proxy_without_a_usable_upstream_exits_2() {
-    let output = bin()
-        .args([
-            "proxy",
-            "--api",
-            "panel",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            "ftp://example.com",
-        ])
-        .output()
-        .unwrap();
+    let output = proxy_to("ftp://example.com").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--upstream must be"));
     let output = bin().args(["proxy", "--api", "panel"]).output().unwrap();

@@ -89,22 +89,53 @@ fn with_rate_headers(template: wiremock::ResponseTemplate) -> wiremock::Response
         .insert_header("X-RateLimit-Reset", "60")
 }
 
-/// A wiremock upstream with the mock's Panel behaviour, but `GET /servers` answered by
-/// `answer`; and the Panel token it accepts.
-async fn panel_upstream_answering(
-    answer: wiremock::ResponseTemplate,
-) -> (wiremock::MockServer, String) {
-    use wiremock::Mock;
-    use wiremock::matchers::{method, path};
+/// A proxy in front of a wiremock upstream with the mock's Panel behaviour but `GET
+/// /servers` answered by `answer`, and the Panel token that upstream accepts.
+struct Front {
+    proxy: Proxy,
+    token: String,
+    _upstream: wiremock::MockServer,
+}
 
-    let upstream = wiremock::MockServer::start().await;
-    let tokens = beacon_mock::wiremock::mount(&upstream, Api::Panel).await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/servers"))
-        .respond_with(answer)
-        .mount(&upstream)
-        .await;
-    (upstream, tokens.panel)
+impl Front {
+    /// A front whose proxy records into `record`, if given.
+    async fn new(answer: wiremock::ResponseTemplate, record: Option<&std::path::Path>) -> Self {
+        use wiremock::Mock;
+        use wiremock::matchers::{method, path};
+
+        let upstream = wiremock::MockServer::start().await;
+        let tokens = beacon_mock::wiremock::mount(&upstream, Api::Panel).await;
+        Mock::given(method("GET"))
+            .and(path("/api/v1/servers"))
+            .respond_with(answer)
+            .mount(&upstream)
+            .await;
+        let mut builder =
+            Proxy::builder(Api::Panel, format!("{}/api/v1", upstream.uri())).listen(ANY_PORT);
+        if let Some(dir) = record {
+            builder = builder.record(dir);
+        }
+        Self {
+            proxy: builder.start().await.expect("the proxy starts"),
+            token: tokens.panel,
+            _upstream: upstream,
+        }
+    }
+
+    /// `GET path` through the proxy with the upstream's token.
+    async fn get(&self, path: &str) -> Answer {
+        let url = format!("{}{path}", self.proxy.base_url());
+        send("GET", &url, Some(&self.token), None).await
+    }
+}
+
+/// The ids of the rules `proxy` has seen broken, oldest first.
+async fn rule_ids(proxy: &Proxy) -> Vec<String> {
+    violations(proxy)
+        .await
+        .into_iter()
+        .map(|v| v.rule)
+        .collect()
 }
 
 #[tokio::test]
@@ -172,19 +203,14 @@ async fn an_upstream_that_breaks_one_rule_is_reported_as_exactly_that_rule() {
 
     // The one break: a success without "success": true.
     let broken = r#"{"data": []}"#;
-    let (upstream, token) = panel_upstream_answering(
+    let front = Front::new(
         with_rate_headers(ResponseTemplate::new(200)).set_body_raw(broken, "application/json"),
-    )
-    .await;
-    let proxy = proxy_to(Api::Panel, &format!("{}/api/v1", upstream.uri())).await;
-
-    let answer = send(
-        "GET",
-        &format!("{}/servers", proxy.base_url()),
-        Some(&token),
         None,
     )
     .await;
+    let proxy = &front.proxy;
+
+    let answer = front.get("/servers").await;
     assert_eq!(answer.status, 200);
     assert_eq!(
         answer.body,
@@ -192,7 +218,7 @@ async fn an_upstream_that_breaks_one_rule_is_reported_as_exactly_that_rule() {
         "the answer passes unchanged"
     );
     assert_eq!(answer.violations(), Some("1"));
-    let seen = violations(&proxy).await;
+    let seen = violations(proxy).await;
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].rule, rules::PANEL_ENVELOPE.id);
     assert_eq!(seen[0].side, Side::Upstream);
@@ -200,17 +226,11 @@ async fn an_upstream_that_breaks_one_rule_is_reported_as_exactly_that_rule() {
     assert_eq!(seen[0].provenance, rules::PANEL_ENVELOPE.provenance);
 
     // A sound exchange adds nothing, and DELETE clears.
-    let sound = send(
-        "GET",
-        &format!("{}/servers/123", proxy.base_url()),
-        Some(&token),
-        None,
-    )
-    .await;
+    let sound = front.get("/servers/123").await;
     assert_eq!((sound.status, sound.violations()), (200, None));
     let url = format!("http://{}/__admin/violations", proxy.addr());
     assert_eq!(send("DELETE", &url, None, None).await.status, 200);
-    assert_eq!(violations(&proxy).await, []);
+    assert_eq!(violations(proxy).await, []);
 }
 
 #[tokio::test]
@@ -255,28 +275,13 @@ async fn each_single_exchange_rule_is_caught_on_the_upstream_side() {
     let recordings =
         std::env::temp_dir().join(format!("beacon-proxy-cases-{}", std::process::id()));
     for (case, template, rule) in cases {
-        let (upstream, token) = panel_upstream_answering(template).await;
         // Recording too: a broken body must not trip the recorder either.
-        let proxy = Proxy::builder(Api::Panel, format!("{}/api/v1", upstream.uri()))
-            .listen(ANY_PORT)
-            .record(&recordings)
-            .start()
-            .await
-            .expect("the proxy starts");
-        send(
-            "GET",
-            &format!("{}/servers", proxy.base_url()),
-            Some(&token),
-            None,
-        )
-        .await;
-        let rules: Vec<String> = violations(&proxy)
-            .await
-            .into_iter()
-            .map(|v| v.rule)
-            .collect();
+        let front = Front::new(template, Some(&recordings)).await;
+        front.get("/servers").await;
+        let rules = rule_ids(&front.proxy).await;
         assert_eq!(rules, [rule], "{case}");
     }
+    let _ = std::fs::remove_dir_all(&recordings);
 
     // 401 for a missing token: an upstream that answers without one.
     let upstream = wiremock::MockServer::start().await;
@@ -288,15 +293,9 @@ async fn each_single_exchange_rule_is_caught_on_the_upstream_side() {
         )
         .mount(&upstream)
         .await;
-    let _ = std::fs::remove_dir_all(&recordings);
     let proxy = proxy_to(Api::Panel, &format!("{}/api/v1", upstream.uri())).await;
     send("GET", &format!("{}/servers", proxy.base_url()), None, None).await;
-    let rules: Vec<String> = violations(&proxy)
-        .await
-        .into_iter()
-        .map(|v| v.rule)
-        .collect();
-    assert_eq!(rules, [rules::AUTH_REQUIRED.id]);
+    assert_eq!(rule_ids(&proxy).await, [rules::AUTH_REQUIRED.id]);
 }
 
 #[tokio::test]
@@ -557,21 +556,15 @@ async fn a_compressed_answer_is_passed_on_and_its_body_not_judged() {
     use wiremock::ResponseTemplate;
 
     let gzipped: &[u8] = &[0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00];
-    let (upstream, token) = panel_upstream_answering(
+    let front = Front::new(
         with_rate_headers(ResponseTemplate::new(200))
             .insert_header("Content-Encoding", "gzip")
             .set_body_raw(gzipped, "application/json"),
-    )
-    .await;
-    let proxy = proxy_to(Api::Panel, &format!("{}/api/v1", upstream.uri())).await;
-    let answer = send(
-        "GET",
-        &format!("{}/servers", proxy.base_url()),
-        Some(&token),
         None,
     )
     .await;
+    let answer = front.get("/servers").await;
     assert_eq!(answer.body, gzipped, "passed on as it came");
     assert_eq!(answer.violations(), None);
-    assert_eq!(violations(&proxy).await, []);
+    assert_eq!(violations(&front.proxy).await, []);
 }

@@ -108,8 +108,18 @@ impl<'a> Observed<'a> {
         (200..300).contains(&self.status)
     }
 
-    /// The body as JSON, if it is JSON.
+    /// Whether the body is sent compressed (`Content-Encoding` other than `identity`): its
+    /// bytes are not the JSON, so no body rule can judge them.
+    pub fn is_encoded(&self) -> bool {
+        self.header("content-encoding")
+            .is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity"))
+    }
+
+    /// The body as JSON, if it is JSON (never for an encoded body).
     pub fn json(&self) -> Option<Value> {
+        if self.is_encoded() {
+            return None;
+        }
         serde_json::from_slice(self.body).ok()
     }
 }
@@ -145,8 +155,9 @@ impl Breach {
 
 /// Every rule `response` to a request of `op` breaks, in the order: content type, envelope,
 /// schema (only when the envelope is sound), listed status, rate-limit headers, and 401 for
-/// a request without a token. `json` is the body parsed as JSON (`None` when it is not
-/// JSON); `now` dates a `Retry-After` given as an HTTP-date.
+/// a request without a token. `json` is [`Observed::json`], parsed once by the caller; an
+/// encoded body is not judged (envelope and schema). `now` dates a `Retry-After` given as an
+/// HTTP-date.
 pub fn judge(
     op: &Operation,
     response: &Observed<'_>,
@@ -154,12 +165,10 @@ pub fn judge(
     now: SystemTime,
 ) -> Vec<Breach> {
     let mut breaches: Vec<Breach> = content_type(response).into_iter().collect();
-    match envelope(op.api, response, json) {
-        Some(breach) => breaches.push(breach),
-        None => {
-            if let Some(json) = json {
-                breaches.extend(schema(op, response, json));
-            }
+    if !response.is_encoded() {
+        match envelope(op.api, response, json) {
+            Some(breach) => breaches.push(breach),
+            None => breaches.extend(json.into_iter().flat_map(|json| schema(op, response, json))),
         }
     }
     breaches.extend(status_code(op, response.status));

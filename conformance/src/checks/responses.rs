@@ -77,15 +77,27 @@ impl PerRule {
     }
 }
 
+/// Judges every exchange of `op` the run saw with `judge`: one finding per rule.
+fn judge_each<B: IntoIterator<Item = Breach>>(
+    ctx: &Ctx,
+    op: &'static Operation,
+    out: &mut Vec<Finding>,
+    mut judge: impl FnMut(&Exchange) -> B,
+) -> Result<(), Stop> {
+    let exchanges = observed(ctx, op)?;
+    PerRule::collect(&exchanges, out, |exchange, found| {
+        found.add_all(exchange, judge(exchange));
+    })
+}
+
 pub(crate) fn content_type(
     ctx: &Ctx,
     _check: &'static Check,
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
-    let exchanges = observed(ctx, op)?;
-    PerRule::collect(&exchanges, out, |exchange, found| {
-        found.add_all(exchange, exchange::content_type(&exchange.observed()));
+    judge_each(ctx, op, out, |exchange| {
+        exchange::content_type(&exchange.observed())
     })
 }
 
@@ -95,13 +107,8 @@ pub(crate) fn envelope(
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
-    let exchanges = observed(ctx, op)?;
-    PerRule::collect(&exchanges, out, |exchange, found| {
-        let json = exchange.json();
-        found.add_all(
-            exchange,
-            exchange::envelope(ctx.api(), &exchange.observed(), json.as_ref()),
-        );
+    judge_each(ctx, op, out, |exchange| {
+        exchange::envelope(ctx.api(), &exchange.observed(), exchange.json().as_ref())
     })
 }
 
@@ -111,16 +118,15 @@ pub(crate) fn schema(
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
-    let exchanges = observed(ctx, op)?;
-    PerRule::collect(&exchanges, out, |exchange, found| {
+    judge_each(ctx, op, out, |exchange| {
         let response = exchange.observed();
-        let Some(json) = exchange.json() else {
-            return;
-        };
         // A broken envelope is the envelope check's to report; the schema check judges
         // only bodies whose envelope is sound.
-        if exchange::envelope(ctx.api(), &response, Some(&json)).is_none() {
-            found.add_all(exchange, exchange::schema(op, &response, &json));
+        match exchange.json() {
+            Some(json) if exchange::envelope(ctx.api(), &response, Some(&json)).is_none() => {
+                exchange::schema(op, &response, &json)
+            }
+            _ => Vec::new(),
         }
     })
 }
@@ -156,8 +162,7 @@ pub(crate) fn status_code(
     op: &'static Operation,
     out: &mut Vec<Finding>,
 ) -> Result<(), Stop> {
-    let exchanges = observed(ctx, op)?;
-    PerRule::collect(&exchanges, out, |exchange, found| {
-        found.add_all(exchange, exchange::status_code(op, exchange.status));
+    judge_each(ctx, op, out, |exchange| {
+        exchange::status_code(op, exchange.status)
     })
 }

@@ -73,7 +73,16 @@ struct ProxyArgs {
     /// Record successful reads into DIR/<api>.json, written as it goes and at exit.
     #[arg(long, value_name = "DIR", env = "BEACON_MOCK_RECORD")]
     record: Option<PathBuf>,
-    /// Require `Authorization: Bearer TOKEN` on /__admin/violations.
+    #[command(flatten)]
+    listener: ListenerArgs,
+}
+
+/// The flags `serve` and `proxy` share.
+#[derive(clap::Args)]
+struct ListenerArgs {
+    /// Require `Authorization: Bearer TOKEN` on the admin API (/__admin/). Without it the
+    /// admin API is open while listening on loopback only; beyond loopback a token is
+    /// generated and printed once.
     #[arg(
         long,
         value_name = "TOKEN",
@@ -81,9 +90,32 @@ struct ProxyArgs {
         hide_env_values = true
     )]
     admin_token: Option<String>,
-    /// How long a request's head and body, and each read of the upstream's answer, may take.
+    /// How long a request's head, and then its body, may take to arrive (for the proxy, also
+    /// each read of the upstream's answer).
     #[arg(long, value_name = "SECS", default_value_t = 30, env = "BEACON_MOCK_READ_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3_600))]
     read_timeout: u64,
+}
+
+impl ListenerArgs {
+    /// `--admin-token`, checked.
+    fn admin_token(&self) -> anyhow::Result<Option<&str>> {
+        if let Some(token) = &self.admin_token {
+            anyhow::ensure!(
+                is_token_text(token),
+                "--admin-token must be 1 to 256 visible ASCII characters without spaces"
+            );
+        }
+        Ok(self.admin_token.as_deref())
+    }
+
+    fn read_timeout(&self) -> Duration {
+        Duration::from_secs(self.read_timeout)
+    }
+}
+
+/// What a token given on the command line may be.
+fn is_token_text(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 256 && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[derive(clap::Args)]
@@ -126,22 +158,12 @@ struct ServeArgs {
     /// Replace every per-window limit (for load tests).
     #[arg(long, value_name = "LIMIT", env = "BEACON_MOCK_RATE_LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit: Option<u32>,
-    /// Require `Authorization: Bearer TOKEN` on the admin API. Without it the admin API is
-    /// open while every listener is on loopback; otherwise a token is generated and printed once.
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "BEACON_MOCK_ADMIN_TOKEN",
-        hide_env_values = true
-    )]
-    admin_token: Option<String>,
+    #[command(flatten)]
+    listener: ListenerArgs,
     /// How long shutdown (Ctrl-C, SIGTERM) lets in-flight requests run before closing them;
     /// injected latency can be up to 60 s.
     #[arg(long, value_name = "SECS", default_value_t = 10, env = "BEACON_MOCK_SHUTDOWN_TIMEOUT", value_parser = clap::value_parser!(u64).range(0..=3_600))]
     shutdown_timeout: u64,
-    /// How long a request's head, and then its body, may take to arrive.
-    #[arg(long, value_name = "SECS", default_value_t = 30, env = "BEACON_MOCK_READ_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3_600))]
-    read_timeout: u64,
     /// Connections each listener serves at once; further ones wait until one closes.
     #[arg(long, value_name = "N", default_value_t = 1_000, env = "BEACON_MOCK_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
@@ -223,14 +245,14 @@ fn api_of(only: OnlyApi) -> Api {
 async fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
     let api = api_of(args.api);
     let mut builder = beacon_mock::proxy::Proxy::builder(api, &args.upstream)
-        .read_timeout(Duration::from_secs(args.read_timeout));
+        .read_timeout(args.listener.read_timeout());
     if let Some(addr) = args.listen {
         builder = builder.listen(addr);
     }
     if let Some(dir) = &args.record {
         builder = builder.record(dir);
     }
-    if let Some(token) = &args.admin_token {
+    if let Some(token) = args.listener.admin_token()? {
         builder = builder.admin_token(token);
     }
     let proxy = builder.start().await?;
@@ -249,7 +271,7 @@ async fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
             proxy.addr()
         );
     }
-    if let (Some(token), None) = (proxy.admin_token(), &args.admin_token) {
+    if let (Some(token), None) = (proxy.admin_token(), &args.listener.admin_token) {
         // Generated: shown here once, like a minted token.
         println!("  admin token      {token}");
     }
@@ -302,23 +324,19 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut builder = MockServer::builder()
         .shutdown_timeout(Duration::from_secs(args.shutdown_timeout))
-        .read_timeout(Duration::from_secs(args.read_timeout))
+        .read_timeout(args.listener.read_timeout())
         .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX))
         .fixtures(fixtures)
         .status_addr(args.status_addr)
         .panel_addr(args.panel_addr);
     for token in &args.tokens {
         anyhow::ensure!(
-            !token.is_empty() && token.len() <= 256 && token.bytes().all(|b| b.is_ascii_graphic()),
+            is_token_text(token),
             "--token must be 1 to 256 visible ASCII characters without spaces"
         );
         builder = builder.token(token);
     }
-    if let Some(token) = &args.admin_token {
-        anyhow::ensure!(
-            !token.is_empty() && token.len() <= 256 && token.bytes().all(|b| b.is_ascii_graphic()),
-            "--admin-token must be 1 to 256 visible ASCII characters without spaces"
-        );
+    if let Some(token) = args.listener.admin_token()? {
         builder = builder.admin_token(token);
     }
     if args.no_cors {
@@ -382,7 +400,7 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "Admin API: /__admin/ on each listener, open to loopback callers only. Ctrl-C to stop."
         ),
         Some(token) => {
-            if args.admin_token.is_none() {
+            if args.listener.admin_token.is_none() {
                 // Generated: shown here once, like a minted token.
                 println!("  admin token      {token}");
             }

@@ -277,8 +277,8 @@ fn admin_token(given: Option<String>, addr: SocketAddr) -> Option<String> {
     })
 }
 
-/// `--upstream` without its trailing `/`, checked.
-fn upstream_base(upstream: &str) -> Result<String, ProxyError> {
+/// `--upstream`, checked.
+fn upstream_base(upstream: &str) -> Result<url::Url, ProxyError> {
     let url =
         url::Url::parse(upstream).map_err(|e| ProxyError::Upstream(format!("{upstream} ({e})")))?;
     if !matches!(url.scheme(), "http" | "https")
@@ -288,7 +288,7 @@ fn upstream_base(upstream: &str) -> Result<String, ProxyError> {
     {
         return Err(ProxyError::Upstream(upstream.to_owned()));
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    Ok(url)
 }
 
 /// The route table of the proxied API.
@@ -346,8 +346,8 @@ impl ApiRouter {
 #[derive(Debug)]
 struct ProxyApp {
     api: Api,
-    /// The upstream base URL, without a trailing `/`.
-    upstream: String,
+    /// The upstream base URL.
+    upstream: url::Url,
     client: reqwest::Client,
     routes: ApiRouter,
     violations: ViolationLog,
@@ -440,25 +440,20 @@ impl ProxyApp {
         // concatenated: `//host/x`, `@host` or an absolute-form target cannot send the request
         // (and its token) elsewhere. Outside the API's base path: the same path on the
         // upstream's origin.
-        let target = match url::Url::parse(&self.upstream) {
-            Ok(mut url) => {
-                let upstream_path = url.path().trim_end_matches('/').to_owned();
-                match api_path {
-                    Some(rest) => url.set_path(&format!("{upstream_path}{rest}")),
-                    None => url.set_path(path),
-                }
-                url.set_query(request.uri().query());
-                url
+        let mut target = self.upstream.clone();
+        match api_path {
+            Some(rest) => {
+                let base = self.upstream.path().trim_end_matches('/');
+                target.set_path(&format!("{base}{rest}"));
             }
-            Err(_) => return bad_gateway(self.api, "cannot build the upstream URL"),
-        };
-        let method = reqwest::Method::from_bytes(request.method().as_str().as_bytes())
-            .unwrap_or(reqwest::Method::GET);
+            None => target.set_path(path),
+        }
+        target.set_query(request.uri().query());
         let mut headers = HeaderMap::new();
         forwarded_headers(request.headers(), &mut headers);
         let sent = self
             .client
-            .request(method, target)
+            .request(request.method().clone(), target)
             .headers(headers)
             .body(request.body().clone())
             .send()
@@ -503,8 +498,7 @@ impl ProxyApp {
             );
             Response::new(ProxyBody::streaming(body, upstream))
         };
-        *response.status_mut() =
-            StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        *response.status_mut() = status;
         *response.headers_mut() = response_headers;
         if broken > 0 {
             response.headers_mut().insert(
@@ -531,37 +525,11 @@ impl ProxyApp {
                 .map(HeaderValue::as_bytes),
         )
         .ok();
-        let pairs: Vec<(&str, &str)> = headers
-            .iter()
-            .filter_map(|(name, value)| value.to_str().ok().map(|value| (name.as_str(), value)))
-            .collect();
-        let observed = Observed::new(status, &pairs, body, token.is_some());
+        let headers = HttpHeaders(headers);
+        let observed = Observed::new(status, &headers, body, token.is_some());
         let now = SystemTime::now();
-        let encoded = headers
-            .get(header::CONTENT_ENCODING)
-            .is_some_and(|e| !e.as_bytes().eq_ignore_ascii_case(b"identity"));
-        if encoded {
-            // A compressed body (the client asked for it) is not read: its content type,
-            // status and headers are still judged, it is not recorded.
-            let op = seen.operation;
-            let breaches: Vec<_> = exchange::content_type(&observed)
-                .into_iter()
-                .chain(exchange::status_code(op, status))
-                .chain(
-                    exchange::rate_limit_headers_apply(op.api, &observed)
-                        .then(|| exchange::rate_limit_headers(op.api, &observed, now))
-                        .into_iter()
-                        .flatten(),
-                )
-                .chain(exchange::missing_token(op, &observed))
-                .collect();
-            let broken = breaches.len();
-            for breach in breaches {
-                self.violations
-                    .record(breach.rule, Side::Upstream, op.name, breach.message);
-            }
-            return broken;
-        }
+        // A compressed body (the client asked for it) is judged by its headers only, and
+        // `json()` is `None` for it, so it is not recorded either.
         let mut json = observed.json();
         let breaches = exchange::judge(seen.operation, &observed, json.as_ref(), now);
         let broken = breaches.len();
@@ -621,6 +589,15 @@ impl ProxyApp {
                 response
             }
         }
+    }
+}
+
+/// An answer's headers as the judge reads them, without copying them.
+struct HttpHeaders<'a>(&'a HeaderMap);
+
+impl exchange::Headers for HttpHeaders<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|value| value.to_str().ok())
     }
 }
 

@@ -73,16 +73,18 @@ struct Principal {
     placeholder: RecordedPrincipal,
     /// Set when this token turned out to be another principal's second token.
     alias_of: Option<usize>,
-    /// Panel servers or Status pages, in the order first seen.
-    items: Vec<Item>,
+    /// Panel servers, in the order first seen (a Status recording has none).
+    servers: Vec<Server>,
+    /// Status pages, in the order first seen (a Panel recording has none).
+    pages: Vec<RecordedPage>,
     /// The keys of the last list read, in its order: what the replayed list holds.
     listed: Option<Vec<String>>,
 }
 
-#[derive(Debug)]
-enum Item {
-    Server(Box<Server>),
-    Page(RecordedPage),
+impl Principal {
+    fn is_empty(&self) -> bool {
+        self.servers.is_empty() && self.pages.is_empty()
+    }
 }
 
 /// One successful read, parsed.
@@ -126,7 +128,8 @@ struct Server {
 
 #[derive(Debug, Default)]
 struct RecordedPage {
-    slug: String,
+    /// The slug.
+    key: String,
     page: Option<Page>,
     incidents: Option<Vec<Incident>>,
 }
@@ -196,7 +199,8 @@ impl Recorder {
                     digest,
                     placeholder,
                     alias_of: None,
-                    items: Vec::new(),
+                    servers: Vec::new(),
+                    pages: Vec::new(),
                     listed: None,
                 });
                 state.principals.len() - 1
@@ -204,7 +208,7 @@ impl Recorder {
         };
         let keys = read.keys();
         let mut me = state.resolve(reader);
-        if state.principals[me].items.is_empty() {
+        if state.principals[me].is_empty() {
             // A token's first read of something another principal owns: the same one.
             if let Some(owner) = keys
                 .iter()
@@ -219,32 +223,32 @@ impl Recorder {
             .map(|key| *state.owners.entry(key.clone()).or_insert(me) == me)
             .collect();
         let principal = &mut state.principals[me];
-        let items = &mut principal.items;
+        let (servers, pages) = (&mut principal.servers, &mut principal.pages);
         let kept = |i: usize| mine[i];
         match read {
             Read::Servers(list) => {
                 let mut listed = Vec::new();
                 for (i, summary) in list.into_iter().enumerate().filter(|(i, _)| kept(*i)) {
                     listed.push(keys[i].clone());
-                    server(items, &keys[i]).summary = Some(summary);
+                    entry(servers, &keys[i]).summary = Some(summary);
                 }
                 principal.listed = Some(listed);
             }
-            Read::Server(detail) if kept(0) => server(items, &keys[0]).detail = Some(detail),
+            Read::Server(detail) if kept(0) => entry(servers, &keys[0]).detail = Some(detail),
             Read::Console(_, console) if kept(0) => {
-                server(items, &keys[0]).console = Some(console);
+                entry(servers, &keys[0]).console = Some(console);
             }
-            Read::Databases(_, list) if kept(0) => server(items, &keys[0]).databases = Some(list),
+            Read::Databases(_, list) if kept(0) => entry(servers, &keys[0]).databases = Some(list),
             Read::Pages(list) => {
                 let mut listed = Vec::new();
                 for (i, found) in list.into_iter().enumerate().filter(|(i, _)| kept(*i)) {
                     listed.push(keys[i].clone());
-                    page(items, &keys[i]).page = Some(found);
+                    entry(pages, &keys[i]).page = Some(found);
                 }
                 principal.listed = Some(listed);
             }
-            Read::Page(found) if kept(0) => page(items, &keys[0]).page = Some(found),
-            Read::Incidents(_, list) if kept(0) => page(items, &keys[0]).incidents = Some(list),
+            Read::Page(found) if kept(0) => entry(pages, &keys[0]).page = Some(found),
+            Read::Incidents(_, list) if kept(0) => entry(pages, &keys[0]).incidents = Some(list),
             _ => return,
         }
         self.dirty.store(true, Ordering::Release);
@@ -309,25 +313,16 @@ impl Recorder {
         };
         let entries = owners.map(|owner| {
             let principal = &state.principals[owner];
-            let key = |item: &Item| match item {
-                Item::Server(server) => server.key.clone(),
-                Item::Page(page) => page.slug.clone(),
-            };
-            let mut items: Vec<&Item> = principal.items.iter().collect();
-            if let Some(listed) = &principal.listed {
-                items.retain(|item| listed.contains(&key(item)));
-                items.sort_by_key(|item| listed.iter().position(|k| *k == key(item)));
-            }
+            let listed = principal.listed.as_deref();
             let id = &principal.placeholder.id;
             match self.api {
                 Api::Panel => json!({
                     "id": id,
                     "name": format!("Recorded account {id}"),
                     "tokens": tokens(owner),
-                    "servers": items.iter().filter_map(|item| match item {
-                        Item::Server(server) => server_fixture(server),
-                        Item::Page(_) => None,
-                    }).collect::<Vec<Value>>(),
+                    "servers": in_list_order(&principal.servers, listed)
+                        .filter_map(server_fixture)
+                        .collect::<Vec<Value>>(),
                 }),
                 Api::Status => json!({
                     "id": id,
@@ -336,10 +331,9 @@ impl Recorder {
                         "name": "Recorded by beacon-mock proxy",
                         "token": token,
                     })).collect::<Vec<Value>>(),
-                    "pages": items.iter().filter_map(|item| match item {
-                        Item::Page(page) => page_fixture(page),
-                        Item::Server(_) => None,
-                    }).collect::<Vec<Value>>(),
+                    "pages": in_list_order(&principal.pages, listed)
+                        .filter_map(page_fixture)
+                        .collect::<Vec<Value>>(),
                 }),
             }
         });
@@ -351,7 +345,7 @@ impl Recorder {
 }
 
 fn parse<T: DeserializeOwned>(op: &Operation, data: &Value) -> Option<T> {
-    serde_json::from_value(data.clone())
+    T::deserialize(data)
         .map_err(|error| {
             tracing::warn!(
                 "not recorded: a {} answer does not fit the fixture format ({error})",
@@ -361,38 +355,57 @@ fn parse<T: DeserializeOwned>(op: &Operation, data: &Value) -> Option<T> {
         .ok()
 }
 
-fn server<'a>(items: &'a mut Vec<Item>, key: &str) -> &'a mut Server {
-    let at = items
-        .iter()
-        .position(|item| matches!(item, Item::Server(s) if s.key == key))
-        .unwrap_or_else(|| {
-            items.push(Item::Server(Box::new(Server {
-                key: key.to_owned(),
-                ..Server::default()
-            })));
-            items.len() - 1
-        });
-    match &mut items[at] {
-        Item::Server(server) => server,
-        Item::Page(_) => unreachable!("the position found a server"),
+/// A recorded server or page, known by its key (`{serverId}` or slug).
+trait Keyed: Default {
+    fn key(&self) -> &str;
+    fn set_key(&mut self, key: &str);
+}
+
+impl Keyed for Server {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn set_key(&mut self, key: &str) {
+        key.clone_into(&mut self.key);
     }
 }
 
-fn page<'a>(items: &'a mut Vec<Item>, slug: &str) -> &'a mut RecordedPage {
-    let at = items
-        .iter()
-        .position(|item| matches!(item, Item::Page(p) if p.slug == slug))
-        .unwrap_or_else(|| {
-            items.push(Item::Page(RecordedPage {
-                slug: slug.to_owned(),
-                ..RecordedPage::default()
-            }));
-            items.len() - 1
-        });
-    match &mut items[at] {
-        Item::Page(page) => page,
-        Item::Server(_) => unreachable!("the position found a page"),
+impl Keyed for RecordedPage {
+    fn key(&self) -> &str {
+        &self.key
     }
+    fn set_key(&mut self, key: &str) {
+        key.clone_into(&mut self.key);
+    }
+}
+
+/// What `key` names in `list`, added empty at its end when first seen.
+fn entry<'a, T: Keyed>(list: &'a mut Vec<T>, key: &str) -> &'a mut T {
+    let at = list
+        .iter()
+        .position(|item| item.key() == key)
+        .unwrap_or_else(|| {
+            let mut item = T::default();
+            item.set_key(key);
+            list.push(item);
+            list.len() - 1
+        });
+    &mut list[at]
+}
+
+/// `list` in the order of `listed` and only what it holds, or as first seen without a list.
+fn in_list_order<'a, T: Keyed>(
+    list: &'a [T],
+    listed: Option<&'a [String]>,
+) -> impl Iterator<Item = &'a T> {
+    let mut ordered: Vec<&T> = list
+        .iter()
+        .filter(|item| listed.is_none_or(|keys| keys.iter().any(|k| k == item.key())))
+        .collect();
+    if let Some(keys) = listed {
+        ordered.sort_by_key(|item| keys.iter().position(|k| k == item.key()));
+    }
+    ordered.into_iter()
 }
 
 /// A server's fixture: its detail as recorded, or made from its list summary when only
