@@ -99,7 +99,7 @@ impl App {
                 None,
             ),
             None => {
-                let answer = self.service.handle(request, peer);
+                let answer = self.service.handle(request, peer, started);
                 (answer.response, answer.principal)
             }
         };
@@ -118,11 +118,12 @@ impl App {
     fn log(&self, request: &Request<Bytes>, response: &Response<Bytes>, started: Instant) -> u64 {
         let latency_us = started.elapsed().as_micros() as u64;
         let path = request.uri().path_and_query();
+        // `&str` fields: recorded as strings, without the `fmt` machinery of `%`.
         tracing::info!(
             target: "beacon_mock::request",
             api = self.service.api.name(),
-            method = %request.method(),
-            path = %path.map_or(request.uri().path(), |p| p.as_str()),
+            method = request.method().as_str(),
+            path = path.map_or(request.uri().path(), |p| p.as_str()),
             status = response.status().as_u16(),
             latency_us,
         );

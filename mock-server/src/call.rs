@@ -63,8 +63,9 @@ impl ApiOperation for PanelOperation {
 impl<Op: ApiOperation> Router<Op> {
     /// Routes to every operation of `ops`, with their schemas compiled once.
     ///
-    /// Panics if a template has more than [`MAX_PARAMS`] parameters (a catalog change that
-    /// this router must then follow; the mock's tests would fail at start-up).
+    /// Panics if a template has more than [`MAX_PARAMS`] parameters or [`MAX_SEGMENTS`]
+    /// segments (a catalog change that this router must then follow; the mock's tests would
+    /// fail at start-up).
     pub(crate) fn new(api: Api, ops: impl IntoIterator<Item = Op>) -> Self {
         let compile = |t: Option<WireType>| t.as_ref().map(SchemaValidator::new);
         let routes = ops
@@ -87,8 +88,8 @@ impl<Op: ApiOperation> Router<Op> {
                     .filter(|s| matches!(s, Segment::Param(_)))
                     .count();
                 assert!(
-                    params <= MAX_PARAMS,
-                    "{}: too many parameters",
+                    params <= MAX_PARAMS && segments.len() <= MAX_SEGMENTS,
+                    "{}: too many parameters or segments",
                     operation.path
                 );
                 Route {
@@ -112,9 +113,15 @@ impl<Op: ApiOperation> Router<Op> {
         request: &'r Request<Bytes>,
         api_path: &'r str,
     ) -> Result<(Op, Call<'r>), ApiError> {
+        let Some(segments) = PathSegments::split(api_path) else {
+            return Err(ApiError::NotFound(format!(
+                "Unknown path {}",
+                request.uri().path()
+            )));
+        };
         let mut path_matched = false;
         for route in &self.routes {
-            let Some(params) = match_segments(&route.segments, api_path) else {
+            let Some(params) = segments.bind(&route.segments) else {
                 continue;
             };
             if route.operation.method.as_str() == request.method().as_str() {
@@ -142,7 +149,7 @@ impl<Op: ApiOperation> Router<Op> {
         let allow: Vec<&str> = self
             .routes
             .iter()
-            .filter(|r| match_segments(&r.segments, api_path).is_some())
+            .filter(|r| segments.bind(&r.segments).is_some())
             .map(|r| r.operation.method.as_str())
             .collect();
         Err(ApiError::MethodNotAllowed {
@@ -155,22 +162,46 @@ impl<Op: ApiOperation> Router<Op> {
 /// Path parameters, without allocating.
 type Params<'a> = [(&'static str, &'a str); MAX_PARAMS];
 
-fn match_segments<'p>(segments: &[Segment], path: &'p str) -> Option<Params<'p>> {
-    let mut params: Params<'p> = [("", ""); MAX_PARAMS];
-    let mut found = 0;
-    let mut actual = path.strip_prefix('/')?.split('/');
-    for expected in segments {
-        let segment = actual.next()?;
-        match *expected {
-            Segment::Param(name) if !segment.is_empty() => {
-                params[found] = (name, segment);
-                found += 1;
-            }
-            Segment::Literal(literal) if literal == segment => {}
-            _ => return None,
+/// Segments a path may have: more than any template, so a longer path matches none.
+const MAX_SEGMENTS: usize = 8;
+
+/// A request path split on `/` once, then matched against each template.
+struct PathSegments<'p> {
+    segments: [&'p str; MAX_SEGMENTS],
+    len: usize,
+}
+
+impl<'p> PathSegments<'p> {
+    /// `None` when `path` does not start with `/` or has more than [`MAX_SEGMENTS`] segments.
+    fn split(path: &'p str) -> Option<Self> {
+        let mut segments = [""; MAX_SEGMENTS];
+        let mut len = 0;
+        for segment in path.strip_prefix('/')?.split('/') {
+            *segments.get_mut(len)? = segment;
+            len += 1;
         }
+        Some(Self { segments, len })
     }
-    actual.next().is_none().then_some(params)
+
+    /// The path parameters when the path matches `template`.
+    fn bind(&self, template: &[Segment]) -> Option<Params<'p>> {
+        if template.len() != self.len {
+            return None;
+        }
+        let mut params: Params<'p> = [("", ""); MAX_PARAMS];
+        let mut found = 0;
+        for (expected, &segment) in template.iter().zip(&self.segments) {
+            match *expected {
+                Segment::Param(name) if !segment.is_empty() => {
+                    params[found] = (name, segment);
+                    found += 1;
+                }
+                Segment::Literal(literal) if literal == segment => {}
+                _ => return None,
+            }
+        }
+        Some(params)
+    }
 }
 
 /// A routed request as handlers see it: the operation, its path parameters, and its body and
@@ -279,6 +310,13 @@ mod tests {
         ));
         assert!(matches!(
             route("/servers/1/console/x", "GET"),
+            Err(ApiError::NotFound(_))
+        ));
+        // Longer than any template, and past what the path is split into.
+        let deep = "/servers/1/console".repeat(4);
+        assert!(matches!(route(&deep, "GET"), Err(ApiError::NotFound(_))));
+        assert!(matches!(
+            route("/servers/", "GET"),
             Err(ApiError::NotFound(_))
         ));
         assert_eq!(

@@ -211,7 +211,7 @@ proptest! {
             return Ok(());
         };
         let response = service
-            .handle(&request, IpAddr::V4(Ipv4Addr::from(peer)))
+            .handle(&request, IpAddr::V4(Ipv4Addr::from(peer)), std::time::Instant::now())
             .response;
         assert_envelope(api, false, &response);
     }

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use beacon_spec::redact::RedactedToken;
-use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use http::{HeaderMap, HeaderValue, Method, header};
 use parking_lot::Mutex;
 
 use crate::auth::{self, Redacted};
@@ -31,28 +30,36 @@ pub(crate) const MAX_JOURNAL_HEADER_BYTES: usize = 4 * 1024;
 /// What a secret is shown as when it is not a token.
 const REDACTED: &str = "[redacted]";
 
-/// One journaled request, as recorded on the request path: no formatting.
+/// One journaled request, as recorded on the request path: no formatting, one allocation.
 #[derive(Debug, Clone)]
 pub(crate) struct Recorded {
     method: Method,
-    path: Box<str>,
-    truncated: bool,
     status: u16,
     at: SystemTime,
     latency_us: u64,
     /// The workspace or account id it authenticated as: shared, not copied.
     principal: Option<Arc<str>>,
-    /// The `Authorization` header value, kept in memory only and redacted when read.
-    authorization: Option<HeaderValue>,
-    /// The other request headers, up to [`MAX_JOURNAL_HEADER_BYTES`]; redacted when read.
-    headers: Box<[(HeaderName, HeaderValue)]>,
-    /// The request body's first [`MAX_JOURNAL_BODY_BYTES`], an owned copy; redacted when read.
-    body: Bytes,
+    /// The path was cut at [`MAX_PATH_BYTES`].
+    truncated: bool,
+    /// The body was cut at [`MAX_JOURNAL_BODY_BYTES`].
     body_truncated: bool,
+    /// Owned copies, one after the other: the path and query, the `Authorization` value, the
+    /// other headers (each as [`Recorded::header_prefix`], name, value) and the body. A copy
+    /// in one block, not clones of hyper's buffers, which would keep the request's whole head
+    /// alive. Secrets are redacted when read.
+    copied: Box<[u8]>,
+    path_end: usize,
+    /// Where the `Authorization` value ends, when one was kept.
+    authorization_end: Option<usize>,
+    headers_end: usize,
 }
 
+/// Bytes ahead of each copied header: its name's and its value's lengths, each a `u16`.
+const HEADER_PREFIX_BYTES: usize = 4;
+
 impl Recorded {
-    /// An entry owning bounded copies of `path`, `authorization`, `headers` and `body`.
+    /// An entry owning bounded copies of `path`, the `Authorization` value, the other
+    /// `headers` (up to [`MAX_JOURNAL_HEADER_BYTES`]) and `body`, in one allocation.
     pub(crate) fn new(
         method: &Method,
         path: &str,
@@ -62,66 +69,100 @@ impl Recorded {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Self {
-        let authorization = headers.get(header::AUTHORIZATION);
-        let mut kept = Vec::new();
-        let mut header_bytes = 0;
-        for (name, value) in headers {
-            if name == header::AUTHORIZATION {
-                continue;
-            }
-            header_bytes += name.as_str().len() + value.len();
-            if header_bytes > MAX_JOURNAL_HEADER_BYTES {
-                break;
-            }
-            // Owned copies: a clone of hyper's would keep the request's whole head alive.
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_str().as_bytes()),
-                HeaderValue::from_bytes(value.as_bytes()),
-            ) {
-                kept.push((name, value));
-            }
+        let mut path_end = path.len().min(MAX_PATH_BYTES);
+        while !path.is_char_boundary(path_end) {
+            path_end -= 1;
         }
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes)
+            .filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES);
+        // The headers kept: in order, until their names and values pass the cap. Walked
+        // twice, to size the copy and then to make it, so that an entry costs one allocation.
+        let kept = || {
+            let mut header_bytes = 0;
+            headers
+                .iter()
+                .filter(|(name, _)| *name != header::AUTHORIZATION)
+                .take_while(move |(name, value)| {
+                    header_bytes += name.as_str().len() + value.len();
+                    header_bytes <= MAX_JOURNAL_HEADER_BYTES
+                })
+                .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        };
         let body_end = body.len().min(MAX_JOURNAL_BODY_BYTES);
-        let mut end = path.len().min(MAX_PATH_BYTES);
-        while !path.is_char_boundary(end) {
-            end -= 1;
+        let total = path_end
+            + authorization.map_or(0, <[u8]>::len)
+            + kept()
+                .map(|(n, v)| HEADER_PREFIX_BYTES + n.len() + v.len())
+                .sum::<usize>()
+            + body_end;
+        let mut copied = Vec::with_capacity(total);
+        copied.extend_from_slice(&path.as_bytes()[..path_end]);
+        let authorization_end = authorization.map(|value| {
+            copied.extend_from_slice(value);
+            copied.len()
+        });
+        for (name, value) in kept() {
+            // Both fit a u16: a name or value longer than the header cap is never kept.
+            copied.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            copied.extend_from_slice(&(value.len() as u16).to_le_bytes());
+            copied.extend_from_slice(name.as_bytes());
+            copied.extend_from_slice(value);
         }
+        let headers_end = copied.len();
+        copied.extend_from_slice(&body[..body_end]);
         Self {
             method: method.clone(),
-            path: path[..end].into(),
-            truncated: end < path.len(),
             status,
             at: SystemTime::now(),
             latency_us,
             principal,
-            authorization: authorization
-                .filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES)
-                .and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok()),
-            headers: kept.into_boxed_slice(),
-            body: Bytes::copy_from_slice(&body[..body_end]),
+            truncated: path_end < path.len(),
             body_truncated: body_end < body.len(),
+            copied: copied.into_boxed_slice(),
+            path_end,
+            authorization_end,
+            headers_end,
         }
     }
 
     fn cost(&self) -> usize {
-        self.path.len()
-            + self.method.as_str().len()
-            + self.authorization.as_ref().map_or(0, HeaderValue::len)
-            + self
-                .headers
-                .iter()
-                .map(|(n, v)| n.as_str().len() + v.len() + 16)
-                .sum::<usize>()
-            + self.body.len()
-            + ENTRY_OVERHEAD
+        self.copied.len() + self.method.as_str().len() + ENTRY_OVERHEAD
     }
 
     fn path(&self) -> &str {
-        &self.path
+        // Cut on a character boundary of a `&str`.
+        std::str::from_utf8(&self.copied[..self.path_end]).unwrap_or_default()
+    }
+
+    fn authorization(&self) -> Option<&[u8]> {
+        self.authorization_end
+            .map(|end| &self.copied[self.path_end..end])
+    }
+
+    /// The kept headers other than `Authorization`, in request order.
+    fn other_headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        let start = self.authorization_end.unwrap_or(self.path_end);
+        let mut rest = &self.copied[start..self.headers_end];
+        std::iter::from_fn(move || {
+            let (lengths, after) = rest.split_first_chunk::<HEADER_PREFIX_BYTES>()?;
+            let name_len = usize::from(u16::from_le_bytes([lengths[0], lengths[1]]));
+            let value_len = usize::from(u16::from_le_bytes([lengths[2], lengths[3]]));
+            let (name, after) = after.split_at(name_len);
+            let (value, after) = after.split_at(value_len);
+            rest = after;
+            // Copied from a `HeaderName`: ASCII.
+            Some((std::str::from_utf8(name).unwrap_or_default(), value))
+        })
+    }
+
+    fn body(&self) -> &[u8] {
+        &self.copied[self.headers_end..]
     }
 
     fn token(&self) -> Option<String> {
-        let bearer = auth::bearer(self.authorization.as_ref().map(HeaderValue::as_bytes));
+        let bearer = auth::bearer(self.authorization());
         bearer.ok().map(|t| Redacted(t).to_string())
     }
 
@@ -130,19 +171,18 @@ impl Recorded {
     /// show [`REDACTED`].
     fn headers(&self) -> BTreeMap<String, String> {
         let mut shown = BTreeMap::new();
-        if self.authorization.is_some() {
+        if self.authorization().is_some() {
             let text = match self.token() {
                 Some(token) => format!("Bearer {token}"),
                 None => REDACTED.to_owned(),
             };
             shown.insert("authorization".to_owned(), text);
         }
-        for (name, value) in self.headers.iter() {
-            let name = name.as_str();
+        for (name, value) in self.other_headers() {
             let text = if is_secret_name(name) {
                 REDACTED.to_owned()
             } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
+                String::from_utf8_lossy(value).into_owned()
             };
             match shown.get_mut(name) {
                 Some(joined) => {
@@ -160,16 +200,17 @@ impl Recorded {
     /// The body as text: JSON with the value of every key naming a key, token, secret or
     /// password redacted (a token shown as its prefix and last four characters); a body that
     /// is not JSON (or is cut) as lossy UTF-8. `None` when empty.
-    fn body(&self) -> Option<String> {
-        if self.body.is_empty() {
+    fn shown_body(&self) -> Option<String> {
+        let body = self.body();
+        if body.is_empty() {
             return None;
         }
-        match serde_json::from_slice::<serde_json::Value>(&self.body) {
+        match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(mut value) => {
                 redact_json(&mut value);
                 Some(value.to_string())
             }
-            Err(_) => Some(String::from_utf8_lossy(&self.body).into_owned()),
+            Err(_) => Some(String::from_utf8_lossy(body).into_owned()),
         }
     }
 }
@@ -305,7 +346,7 @@ impl Journal {
                 principal: e.principal.as_deref().map(str::to_owned),
                 truncated: e.truncated,
                 headers: e.headers(),
-                body: e.body(),
+                body: e.shown_body(),
                 body_truncated: e.body_truncated,
             })
             .collect()
@@ -348,7 +389,7 @@ mod tests {
             entries
                 .queue
                 .iter()
-                .all(|e| e.path.len() == MAX_PATH_BYTES && e.truncated)
+                .all(|e| e.path().len() == MAX_PATH_BYTES && e.truncated)
         );
         drop(entries);
         let shown = journal.matching(&JournalFilter::default());
@@ -363,6 +404,39 @@ mod tests {
     fn a_path_is_cut_on_a_character_boundary() {
         let path = "é".repeat(MAX_PATH_BYTES);
         let entry = Recorded::new(&Method::GET, &path, 200, 1, None, &HeaderMap::new(), b"");
-        assert!(entry.path.len() <= MAX_PATH_BYTES && entry.truncated);
+        assert!(entry.path().len() <= MAX_PATH_BYTES && entry.truncated);
+    }
+    #[test]
+    fn an_entry_keeps_its_headers_in_order_up_to_the_cap_and_its_body() {
+        let mut headers = HeaderMap::new();
+        let bearer = "Bearer panel_acct1_7f3c9a2b5d1e4f60";
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static(bearer));
+        headers.append("x-trace", HeaderValue::from_static("a"));
+        headers.append("x-trace", HeaderValue::from_static("b"));
+        headers.insert("x-api-key", HeaderValue::from_static("k"));
+        let long = "v".repeat(MAX_JOURNAL_HEADER_BYTES);
+        headers.insert("x-long", HeaderValue::from_str(&long).unwrap());
+        headers.insert("x-after", HeaderValue::from_static("c"));
+        let entry = Recorded::new(
+            &Method::POST,
+            "/p?q=1",
+            201,
+            7,
+            None,
+            &headers,
+            br#"{"a":1}"#,
+        );
+        assert_eq!(entry.path(), "/p?q=1");
+        assert_eq!(entry.token().as_deref(), Some("panel_\u{2026}4f60"));
+        let shown = entry.headers();
+        assert_eq!(shown["authorization"], "Bearer panel_\u{2026}4f60");
+        assert_eq!(shown["x-trace"], "a, b");
+        assert_eq!(shown["x-api-key"], REDACTED);
+        // Past the cap nothing more is kept, even a short header after the long one.
+        assert!(
+            !shown.contains_key("x-long") && !shown.contains_key("x-after"),
+            "{shown:?}"
+        );
+        assert_eq!(entry.shown_body().as_deref(), Some(r#"{"a":1}"#));
     }
 }

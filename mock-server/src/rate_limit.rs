@@ -132,13 +132,9 @@ impl RateLimiter {
         }
     }
 
-    /// Counts one request against the window of each key, unless one of them is exhausted.
-    /// Only the first [`MAX_KEYS`] keys count.
-    pub(crate) fn acquire(&self, keys: &[RateKey]) -> RateDecision {
-        self.acquire_at(keys, Instant::now())
-    }
-
-    fn acquire_at(&self, keys: &[RateKey], now: Instant) -> RateDecision {
+    /// Counts one request received at `now` against the window of each key, unless one of
+    /// them is exhausted. Only the first [`MAX_KEYS`] keys count.
+    pub(crate) fn acquire(&self, keys: &[RateKey], now: Instant) -> RateDecision {
         let mut guard = self.buckets.lock();
         // Room for this request's keys within the bound.
         let most = MAX_TRACKED_KEYS.saturating_sub(MAX_KEYS);
@@ -239,25 +235,21 @@ mod tests {
     fn the_per_ip_window_binds_before_the_per_workspace_one() {
         let limiter = RateLimiter::new(&STATUS, None, None);
         let now = Instant::now();
-        let first = limiter.acquire_at(&[IP, RateKey::Workspace(0)], now);
+        let first = limiter.acquire(&[IP, RateKey::Workspace(0)], now);
         assert_eq!(
             (first.limit, first.remaining, first.reset_secs),
             (60, 59, 60)
         );
         for _ in 1..60 {
-            assert!(
-                limiter
-                    .acquire_at(&[IP, RateKey::Workspace(0)], now)
-                    .allowed
-            );
+            assert!(limiter.acquire(&[IP, RateKey::Workspace(0)], now).allowed);
         }
-        let denied = limiter.acquire_at(&[IP, RateKey::Workspace(0)], now);
+        let denied = limiter.acquire(&[IP, RateKey::Workspace(0)], now);
         assert!(!denied.allowed);
         assert_eq!((denied.limit, denied.remaining), (60, 0));
         // Another IP of the same workspace still has 60 left of its own but only 60 of the
         // workspace's 120: the workspace window binds at 59 remaining after 61 requests.
         let other = RateKey::ClientIp("10.0.0.1".parse().unwrap());
-        let next = limiter.acquire_at(&[other, RateKey::Workspace(0)], now);
+        let next = limiter.acquire(&[other, RateKey::Workspace(0)], now);
         assert_eq!((next.limit, next.remaining), (60, 59));
     }
 
@@ -265,21 +257,13 @@ mod tests {
     fn a_denied_request_counts_against_no_window() {
         let limiter = RateLimiter::new(&STATUS, None, Some(1));
         let now = Instant::now();
-        assert!(
-            limiter
-                .acquire_at(&[IP, RateKey::Workspace(0)], now)
-                .allowed
-        );
-        assert!(
-            !limiter
-                .acquire_at(&[IP, RateKey::Workspace(1)], now)
-                .allowed
-        );
+        assert!(limiter.acquire(&[IP, RateKey::Workspace(0)], now).allowed);
+        assert!(!limiter.acquire(&[IP, RateKey::Workspace(1)], now).allowed);
         // Workspace 1 was not counted by the denied request.
         let other = RateKey::ClientIp("10.0.0.2".parse().unwrap());
         assert!(
             limiter
-                .acquire_at(&[other, RateKey::Workspace(1)], now)
+                .acquire(&[other, RateKey::Workspace(1)], now)
                 .allowed
         );
     }
@@ -290,11 +274,11 @@ mod tests {
         let start = Instant::now();
         let key = [RateKey::Token(7)];
         for _ in 0..180 {
-            assert!(limiter.acquire_at(&key, start).allowed);
+            assert!(limiter.acquire(&key, start).allowed);
         }
-        let denied = limiter.acquire_at(&key, start + Duration::from_millis(500));
+        let denied = limiter.acquire(&key, start + Duration::from_millis(500));
         assert_eq!((denied.allowed, denied.reset_secs), (false, 2));
-        let later = limiter.acquire_at(&key, start + Duration::from_secs(2));
+        let later = limiter.acquire(&key, start + Duration::from_secs(2));
         assert_eq!((later.allowed, later.remaining), (true, 179));
     }
 
@@ -308,17 +292,17 @@ mod tests {
         let limiter = RateLimiter::new(&STATUS, None, None);
         let start = Instant::now();
         for n in 0..12_000 {
-            assert!(limiter.acquire_at(&[ip(n)], start).allowed);
+            assert!(limiter.acquire(&[ip(n)], start).allowed);
         }
         // 12,000 live windows: a request examines none of them.
         for n in 0..1_000 {
-            limiter.acquire_at(&[ip(n)], start + Duration::from_secs(1));
+            limiter.acquire(&[ip(n)], start + Duration::from_secs(1));
         }
         assert_eq!(limiter.buckets.lock().examined, 0);
         // Once they have ended, each is dropped once, and the map shrinks.
         let later = start + Duration::from_secs(61);
         for n in 0..1_000 {
-            limiter.acquire_at(&[ip(100_000 + n)], later);
+            limiter.acquire(&[ip(100_000 + n)], later);
         }
         let buckets = limiter.buckets.lock();
         assert_eq!(buckets.examined, 12_000);
@@ -331,11 +315,11 @@ mod tests {
         let limiter = RateLimiter::new(&STATUS, None, Some(1));
         let start = Instant::now();
         for n in 0..(MAX_TRACKED_KEYS as u32 + 10) {
-            limiter.acquire_at(&[ip(n)], start);
+            limiter.acquire(&[ip(n)], start);
         }
         assert!(limiter.buckets.lock().map.len() <= MAX_TRACKED_KEYS);
         // The newest key is still limited.
         let newest = ip(MAX_TRACKED_KEYS as u32 + 9);
-        assert!(!limiter.acquire_at(&[newest], start).allowed);
+        assert!(!limiter.acquire(&[newest], start).allowed);
     }
 }

@@ -107,6 +107,11 @@ pub(crate) enum BodyError {
 
 /// Reads a request body of at most [`MAX_BODY_BYTES`] within `read_timeout`.
 pub(crate) async fn read_body(body: Incoming, read_timeout: Duration) -> Result<Bytes, BodyError> {
+    use hyper::body::Body as _;
+    if body.is_end_stream() {
+        // No body (a GET, or `Content-Length: 0`): nothing to wait for.
+        return Ok(Bytes::new());
+    }
     let collected =
         tokio::time::timeout(read_timeout, Limited::new(body, MAX_BODY_BYTES).collect());
     match collected.await {

@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use beacon_spec::catalog::{Api, PanelOperation, StatusOperation};
 use beacon_spec::status::StatusToken;
@@ -61,24 +62,52 @@ pub(crate) struct ApiService {
     rate_headers: RateHeaders,
 }
 
-/// The policy's rate-limit header names, parsed once.
+/// The policy's rate-limit header names, parsed once, and the values they usually carry.
 struct RateHeaders {
     limit: HeaderName,
     remaining: HeaderName,
     reset: Option<HeaderName>,
+    /// `0..=n`, `n` the largest limit or period in seconds (at most [`MAX_CACHED_VALUE`]):
+    /// a clone is cheaper than formatting and allocating a value for every response.
+    numbers: Box<[HeaderValue]>,
 }
 
+/// The largest number [`RateHeaders`] keeps ready.
+const MAX_CACHED_VALUE: u64 = 4_096;
+
 impl RateHeaders {
-    fn new(api: Api) -> Self {
+    fn new(api: Api, config: &MockConfig) -> Self {
         let policy = api.rate_limit();
         let name = |n: &str| {
             HeaderName::from_bytes(n.as_bytes()).expect("the spec's header names are valid")
         };
+        let windows = policy.windows.iter();
+        let largest = windows
+            .map(|w| {
+                let limit = config.rate_limit.unwrap_or(w.limit);
+                let period = config
+                    .rate_limit_window
+                    .map_or(w.period_secs, |p| p.as_secs().saturating_add(1));
+                u64::from(limit).max(period)
+            })
+            .max()
+            .unwrap_or(0)
+            .min(MAX_CACHED_VALUE);
         Self {
             limit: name(policy.limit_header),
             remaining: name(policy.remaining_header),
             reset: policy.reset_header.map(name),
+            numbers: (0..=largest).map(HeaderValue::from).collect(),
         }
+    }
+
+    fn number(&self, n: impl Into<u64>) -> HeaderValue {
+        let n = n.into();
+        usize::try_from(n)
+            .ok()
+            .and_then(|i| self.numbers.get(i))
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from(n))
     }
 }
 
@@ -157,7 +186,7 @@ impl ApiService {
                 config.rate_limit,
             ),
             reads: ReadCache::default(),
-            rate_headers: RateHeaders::new(api),
+            rate_headers: RateHeaders::new(api, config),
         };
         {
             let fixtures = service.fixtures.read();
@@ -243,8 +272,14 @@ impl ApiService {
         self.tokens.names()
     }
 
-    /// Handles one Beacon request from `peer`. Never panics on any input; always answers.
-    pub(crate) fn handle(&self, request: &Request<Bytes>, peer: IpAddr) -> Answer {
+    /// Handles one Beacon request from `peer`, received at `received` (the rate-limit windows'
+    /// clock). Never panics on any input; always answers.
+    pub(crate) fn handle(
+        &self,
+        request: &Request<Bytes>,
+        peer: IpAddr,
+        received: Instant,
+    ) -> Answer {
         let bearer = auth::bearer(
             request
                 .headers()
@@ -253,7 +288,7 @@ impl ApiService {
         );
         let principal = bearer.and_then(|token| self.authenticate(token));
         let mut decision = None;
-        let result = self.pipeline(request, peer, &principal, &mut decision);
+        let result = self.pipeline(request, peer, received, &principal, &mut decision);
         let mut response = result.unwrap_or_else(|e| e.into_response(self.api));
         if let Some(decision) = decision {
             self.add_rate_headers(&mut response, decision);
@@ -284,6 +319,7 @@ impl ApiService {
         &self,
         request: &Request<Bytes>,
         peer: IpAddr,
+        received: Instant,
         principal: &Result<Principal, AuthFailure>,
         decision: &mut Option<RateDecision>,
     ) -> Result<Response<Bytes>, ApiError> {
@@ -301,7 +337,7 @@ impl ApiService {
             (Api::Panel, Err(_)) => &[],
         };
         if !keys.is_empty() {
-            let verdict = self.limiter.acquire(keys);
+            let verdict = self.limiter.acquire(keys, received);
             *decision = Some(verdict);
             if !verdict.allowed {
                 return Err(ApiError::RateLimited {
@@ -379,13 +415,30 @@ impl ApiService {
     fn add_rate_headers(&self, response: &mut Response<Bytes>, decision: RateDecision) {
         let names = &self.rate_headers;
         let headers = response.headers_mut();
-        headers.insert(names.limit.clone(), HeaderValue::from(decision.limit));
-        headers.insert(
-            names.remaining.clone(),
-            HeaderValue::from(decision.remaining),
-        );
+        headers.insert(names.limit.clone(), names.number(decision.limit));
+        headers.insert(names.remaining.clone(), names.number(decision.remaining));
         if let Some(name) = &names.reset {
-            headers.insert(name.clone(), HeaderValue::from(decision.reset_secs));
+            headers.insert(name.clone(), names.number(decision.reset_secs));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_header_values_read_the_same_kept_ready_or_formatted() {
+        let config = MockConfig {
+            rate_limit: Some(5_000),
+            ..MockConfig::default()
+        };
+        let headers = RateHeaders::new(Api::Panel, &config);
+        assert_eq!(headers.numbers.len() as u64, MAX_CACHED_VALUE + 1);
+        for n in [0, 1, 59, 180, MAX_CACHED_VALUE, MAX_CACHED_VALUE + 1, u64::MAX] {
+            assert_eq!(headers.number(n).to_str().unwrap(), n.to_string());
+        }
+        let default = RateHeaders::new(Api::Panel, &MockConfig::default());
+        assert_eq!(default.numbers.len(), 181, "0..=180 for a limit of 180 a minute");
     }
 }

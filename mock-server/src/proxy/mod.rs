@@ -405,8 +405,8 @@ impl Answer for ProxyApp {
         tracing::info!(
             target: "beacon_mock::request",
             api = self.api.name(),
-            method = %request.method(),
-            path = %request.uri().path_and_query().map_or(path, |p| p.as_str()),
+            method = request.method().as_str(),
+            path = request.uri().path_and_query().map_or(path, |p| p.as_str()),
             status = response.status().as_u16(),
             latency_us = started.elapsed().as_micros() as u64,
         );
