@@ -435,10 +435,22 @@ mod tests {
         };
         let headers = RateHeaders::new(Api::Panel, &config);
         assert_eq!(headers.numbers.len() as u64, MAX_CACHED_VALUE + 1);
-        for n in [0, 1, 59, 180, MAX_CACHED_VALUE, MAX_CACHED_VALUE + 1, u64::MAX] {
+        for n in [
+            0,
+            1,
+            59,
+            180,
+            MAX_CACHED_VALUE,
+            MAX_CACHED_VALUE + 1,
+            u64::MAX,
+        ] {
             assert_eq!(headers.number(n).to_str().unwrap(), n.to_string());
         }
         let default = RateHeaders::new(Api::Panel, &MockConfig::default());
-        assert_eq!(default.numbers.len(), 181, "0..=180 for a limit of 180 a minute");
+        assert_eq!(
+            default.numbers.len(),
+            181,
+            "0..=180 for a limit of 180 a minute"
+        );
     }
 }

@@ -130,10 +130,18 @@ fn only_serves_one_api_and_logs_never_show_a_full_token() {
         .unwrap()
         .read_to_string(&mut logs)
         .unwrap();
+    // One access line per request, written once (not also by the general formatter), and
+    // the other events too.
+    let access: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("beacon_mock::request"))
+        .collect();
+    assert_eq!(access.len(), 1, "{logs}");
     assert!(
-        logs.contains("GET") && logs.contains("/api/v1/servers") && logs.contains("200"),
+        access[0].contains(r#"api="panel" method="GET" path="/api/v1/servers" status=200 "#),
         "{logs}"
     );
+    assert_eq!(logs.matches("shutting down").count(), 1, "{logs}");
     assert!(!logs.contains(&token), "a full token leaked into the logs");
 }
 

@@ -9,7 +9,7 @@ use anyhow::Context;
 use beacon_mock::Api;
 use beacon_mock::{Fixtures, MockServer, TlsConfig};
 use clap::{Parser, Subcommand, ValueEnum};
-use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
@@ -214,9 +214,13 @@ fn main() {
         .with_ansi(std::io::stderr().is_terminal())
         .with_timer(access_log::CachedTime)
         .with_writer(log.clone())
-        .with_filter(filter_fn(|meta| {
-            meta.target() != access_log::REQUEST_TARGET
-        }));
+        // A static filter, decided once per call site: a per-event filter would make every
+        // event (one per request) evaluate the global filter's directives again.
+        .with_filter(
+            Targets::new()
+                .with_default(LevelFilter::TRACE)
+                .with_target(access_log::REQUEST_TARGET, LevelFilter::OFF),
+        );
     tracing_subscriber::registry()
         .with(filter)
         .with(others)
