@@ -10,8 +10,6 @@ use beacon_spec::{PanelOperation, model};
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use parking_lot::RwLock;
-use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::call::Call;
 use crate::clock;
@@ -33,7 +31,7 @@ pub(crate) struct PanelState {
 struct ServerState {
     owner: usize,
     detail: ServerDetail,
-    console: VecDeque<ConsoleLine>,
+    console: Console,
     databases: Vec<Database>,
 }
 
@@ -47,7 +45,10 @@ impl PanelState {
                 account.servers.iter().map(move |s| ServerState {
                     owner,
                     detail: s.detail.clone(),
-                    console: s.console.iter().map(ConsoleLine::new).collect(),
+                    console: s.console.iter().fold(Console::default(), |mut c, e| {
+                        c.push(e);
+                        c
+                    }),
                     databases: s.databases.clone(),
                 })
             })
@@ -86,53 +87,63 @@ fn success<T: serde::Serialize>(payload: T) -> Response<Bytes> {
 }
 
 fn log(server: &mut ServerState, level: &str, message: String) {
-    let line = ConsoleLine::new(&LogEntry {
+    server.console.push(&LogEntry {
         timestamp: clock::now(),
         level: level.to_owned(),
         message,
     });
-    if server.console.len() == model::CONSOLE_CAPACITY {
-        server.console.pop_front();
-    }
-    server.console.push_back(line);
 }
 
-/// A console line, serialized once when it is written: a read copies bytes and formats
-/// nothing.
-#[derive(Debug)]
-struct ConsoleLine(Box<RawValue>);
-
-impl ConsoleLine {
-    fn new(entry: &LogEntry) -> Self {
-        Self(serde_json::value::to_raw_value(entry).expect("wire types serialize"))
-    }
+/// A server's console, its last [`model::CONSOLE_CAPACITY`] lines: each line's JSON,
+/// serialized once when it is written, one after the other in one buffer, so that a read of
+/// the last lines copies one slice and formats nothing.
+#[derive(Debug, Default)]
+struct Console {
+    /// `,<line JSON>` for each line, oldest first; what comes before the first start is the
+    /// text of dropped lines, cut off once it is half the buffer.
+    text: Vec<u8>,
+    /// Where each kept line (its leading comma) starts in `text`.
+    starts: VecDeque<usize>,
 }
 
-/// The last `lines` lines of a console as the body of `GET /servers/{serverId}/console`:
-/// the same JSON as `PanelSuccess<ConsoleLogs>`, from the lines' stored JSON.
-fn console_body(console: &VecDeque<ConsoleLine>, lines: usize) -> Response<Bytes> {
-    /// `ConsoleLogs` over borrowed, already serialized lines.
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ConsoleLogsView<'a> {
-        logs: Lines<'a>,
-        total_lines: u64,
-    }
-    struct Lines<'a>(std::collections::vec_deque::Iter<'a, ConsoleLine>);
-    impl Serialize for Lines<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_seq(self.0.clone().map(|line| &*line.0))
+impl Console {
+    /// Appends `entry`, dropping the oldest line past the capacity.
+    fn push(&mut self, entry: &LogEntry) {
+        if self.starts.len() >= model::CONSOLE_CAPACITY {
+            self.starts.pop_front();
+            let dropped = self.starts.front().copied().unwrap_or(self.text.len());
+            if dropped > self.text.len() / 2 {
+                self.text.drain(..dropped);
+                self.starts.iter_mut().for_each(|start| *start -= dropped);
+            }
         }
+        self.starts.push_back(self.text.len());
+        self.text.push(b',');
+        serde_json::to_writer(&mut self.text, entry).expect("wire types serialize");
     }
-    let shown = console.range(model::console_window(console.len(), lines));
-    let size = 64 + shown.clone().map(|l| l.0.get().len() + 1).sum::<usize>();
-    let mut body = Vec::with_capacity(size);
-    let view = ConsoleLogsView {
-        logs: Lines(shown),
-        total_lines: console.len() as u64,
-    };
-    serde_json::to_writer(&mut body, &PanelSuccess::new(view)).expect("wire types serialize");
-    json_response(StatusCode::OK, body)
+
+    /// The body of `GET /servers/{serverId}/console` for its last `lines` lines: the same
+    /// JSON as `PanelSuccess<ConsoleLogs>` (a test holds them equal).
+    fn body(&self, lines: usize) -> Response<Bytes> {
+        const HEAD: &[u8] = br#"{"success":true,"data":{"logs":["#;
+        const TOTAL: &[u8] = br#"],"totalLines":"#;
+        let total = self.starts.len();
+        let first = model::console_window(total, lines).start;
+        // From the first shown line, without its leading comma, to the end.
+        let shown = self
+            .starts
+            .get(first)
+            .map_or(&[][..], |&start| &self.text[start + 1..]);
+        let mut count = itoa::Buffer::new();
+        let count = count.format(total).as_bytes();
+        let mut body = Vec::with_capacity(HEAD.len() + shown.len() + TOTAL.len() + count.len() + 2);
+        body.extend_from_slice(HEAD);
+        body.extend_from_slice(shown);
+        body.extend_from_slice(TOTAL);
+        body.extend_from_slice(count);
+        body.extend_from_slice(b"}}");
+        json_response(StatusCode::OK, body)
+    }
 }
 
 /// Handles one authenticated, rate-limited Panel operation for `account`.
@@ -189,7 +200,7 @@ pub(crate) fn handle(
             let lines = query.lines.unwrap_or(ConsoleQuery::DEFAULT_LINES) as usize;
             let state = state.read();
             let index = state.server_index(id, account)?;
-            Ok(console_body(&state.servers[index].console, lines))
+            Ok(state.servers[index].console.body(lines))
         }
         PanelOperation::SendCommand => {
             let request = call.body::<ConsoleCommand>();
@@ -246,22 +257,68 @@ mod tests {
     use super::*;
     use crate::fixtures::Fixtures;
 
+    /// `Console::body` against `PanelSuccess<ConsoleLogs>` serialized by serde.
+    fn assert_body_is_console_logs(console: &Console, entries: &[LogEntry]) {
+        let kept = &entries[entries.len().saturating_sub(model::CONSOLE_CAPACITY)..];
+        for lines in [
+            0,
+            1,
+            2,
+            kept.len().saturating_sub(1),
+            kept.len(),
+            kept.len() + 5,
+        ] {
+            let skip = kept.len().saturating_sub(lines);
+            let expected = serde_json::to_vec(&PanelSuccess::new(ConsoleLogs {
+                logs: kept[skip..].to_vec(),
+                total_lines: kept.len() as u64,
+            }))
+            .unwrap();
+            let body = console.body(lines);
+            assert_eq!(
+                String::from_utf8_lossy(body.body()),
+                String::from_utf8_lossy(&expected),
+                "{lines} lines of {}",
+                entries.len()
+            );
+        }
+    }
+
     #[test]
     fn the_console_body_is_the_json_of_console_logs() {
         let state = PanelState::new(&Fixtures::embedded().panel, None);
-        let server = &state.servers[0];
         let entries = &Fixtures::embedded().panel.accounts[0].servers[0].console;
-        for lines in [0, 1, 2, entries.len(), entries.len() + 5] {
-            let skip = entries.len().saturating_sub(lines);
-            let expected = serde_json::to_vec(&PanelSuccess::new(ConsoleLogs {
-                logs: entries[skip..].to_vec(),
-                total_lines: entries.len() as u64,
-            }))
-            .unwrap();
-            assert_eq!(
-                console_body(&server.console, lines).body()[..],
-                expected[..]
-            );
+        assert_body_is_console_logs(&state.servers[0].console, entries);
+        assert_body_is_console_logs(&Console::default(), &[]);
+    }
+
+    #[test]
+    fn a_console_past_its_capacity_keeps_and_shows_its_last_lines() {
+        let mut console = Console::default();
+        let mut entries = Vec::new();
+        let capacity = model::CONSOLE_CAPACITY;
+        let checked = [0, 1, capacity - 1, capacity, capacity + 1, 2 * capacity + 3];
+        for n in 0..capacity * 3 + 7 {
+            let entry = LogEntry {
+                timestamp: clock::now(),
+                level: "INFO".into(),
+                // Lines of different lengths, with characters JSON escapes.
+                message: format!("line {n} \"{}\"", "x".repeat(n % 13)),
+            };
+            console.push(&entry);
+            entries.push(entry);
+            if checked.contains(&n) {
+                assert_body_is_console_logs(&console, &entries);
+            }
         }
+        assert_body_is_console_logs(&console, &entries);
+        assert_eq!(console.starts.len(), capacity);
+        // Dropped lines are cut off: the buffer holds at most twice what is kept.
+        let kept = console.text.len() - console.starts[0];
+        assert!(
+            console.text.len() <= 2 * kept + 200,
+            "{} bytes for {kept}",
+            console.text.len()
+        );
     }
 }
