@@ -29,6 +29,7 @@ use anyhow::{Context, bail, ensure};
 pub(crate) use baseline::Baseline;
 use load::{Load, LoadResult};
 use proc::MachineTicks;
+use report::best;
 
 /// The Panel token of account 1 in the mock's seed data.
 const TOKEN: &str = "panel_acct1_7f3c9a2b5d1e4f60";
@@ -52,7 +53,7 @@ pub(crate) struct Bench {
     #[arg(long, value_enum, default_value = "all")]
     case: CaseName,
     /// Measured runs per server and case, interleaved (mock, baseline, mock, …); the best
-    /// run of each is reported.
+    /// run of each is reported, and the ratio of each round beside it.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=5))]
     rounds: u64,
     /// Do not pin the server and wrk to separate cores.
@@ -85,7 +86,7 @@ pub(crate) struct Case {
     target_ratio: f64,
 }
 
-const CASES: [Case; 3] = [
+pub(crate) const CASES: [Case; 3] = [
     Case {
         name: "GET /servers",
         reads: Some("/api/v1/servers"),
@@ -222,11 +223,7 @@ impl Bench {
                     )?);
                 }
             }
-            let row = report::Row {
-                case: *case,
-                mock: best(mock_runs),
-                baseline: best(baseline_runs),
-            };
+            let row = report::Row::new(*case, mock_runs, baseline_runs);
             if measure_log {
                 log_cost = Some((*case, row.mock, best(quiet_runs)));
             }
@@ -258,22 +255,12 @@ impl Bench {
                         "proxy", &proxy, &mock, case, &load, &scratch,
                     )?);
                 }
-                proxied_rows.push(report::Row {
-                    case: *case,
-                    mock: best(proxied_runs),
-                    baseline: best(direct_runs),
-                });
+                proxied_rows.push(report::Row::new(*case, proxied_runs, direct_runs));
             }
             print!("{}", report::render_proxy(&proxied_rows));
         }
         Ok(())
     }
-}
-
-fn best(runs: Vec<Measurement>) -> Measurement {
-    runs.into_iter()
-        .max_by(|a, b| a.load.requests_per_sec.total_cmp(&b.load.requests_per_sec))
-        .expect("at least one round")
 }
 
 /// Builds the mock and the optimized xtask (whose `bench-baseline` is the baseline).

@@ -12,8 +12,45 @@ const MAX_LOG_COST_PERCENT: f64 = 5.0;
 
 pub(crate) struct Row {
     pub(crate) case: Case,
+    /// The best run of the measured server (the mock, or the proxy).
     pub(crate) mock: Measurement,
+    /// The best run of what it is compared with.
     pub(crate) baseline: Measurement,
+    /// The throughput ratio of each interleaved pair of runs: how much the machine moved.
+    pub(crate) round_ratios: Vec<f64>,
+}
+
+impl Row {
+    /// One row from the interleaved runs of both servers (paired by round).
+    pub(crate) fn new(case: Case, mock: Vec<Measurement>, baseline: Vec<Measurement>) -> Self {
+        let round_ratios = mock
+            .iter()
+            .zip(&baseline)
+            .map(|(m, b)| m.load.requests_per_sec / b.load.requests_per_sec.max(1.0))
+            .collect();
+        Self {
+            case,
+            mock: best(mock),
+            baseline: best(baseline),
+            round_ratios,
+        }
+    }
+
+    fn rounds(&self) -> String {
+        let ratios: Vec<String> = self
+            .round_ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect();
+        ratios.join(", ")
+    }
+}
+
+/// The run with the highest throughput.
+pub(crate) fn best(runs: Vec<Measurement>) -> Measurement {
+    runs.into_iter()
+        .max_by(|a, b| a.load.requests_per_sec.total_cmp(&b.load.requests_per_sec))
+        .expect("at least one round")
 }
 
 fn verdict(pass: bool) -> &'static str {
@@ -28,21 +65,22 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<(Case, Measurement, Measurem
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n| case | mock req/s | baseline req/s | ratio (target) | mock p99 | baseline p99 | p99 ratio (≤ {MAX_P99_RATIO}) | req per server CPU-s ratio | failed answers (mock/baseline) | machine busy, cores (mock/baseline) |"
+        "\n| case | mock req/s | baseline req/s | ratio (target) | mock p99 | baseline p99 | p99 ratio (≤ {MAX_P99_RATIO}) | req per server CPU-s ratio | ratio per round | failed answers (mock/baseline) | machine busy, cores (mock/baseline) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
-    for Row {
-        case,
-        mock,
-        baseline,
-    } in rows
-    {
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let Row {
+            case,
+            mock,
+            baseline,
+            ..
+        } = row;
         let ratio = mock.load.requests_per_sec / baseline.load.requests_per_sec.max(1.0);
         let p99_ratio = mock.load.p99_ms / baseline.load.p99_ms.max(0.001);
         let cpu_ratio = mock.requests_per_cpu_sec() / baseline.requests_per_cpu_sec().max(1.0);
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.0} | {ratio:.2}× (≥ {}) {} | {:.2} ms | {:.2} ms | {p99_ratio:.2}× {} | {cpu_ratio:.2}× | {}/{} | {:.2}/{:.2} |",
+            "| {} | {:.0} | {:.0} | {ratio:.2}× (≥ {}) {} | {:.2} ms | {:.2} ms | {p99_ratio:.2}× {} | {cpu_ratio:.2}× | {} | {}/{} | {:.2}/{:.2} |",
             case.name,
             mock.load.requests_per_sec,
             baseline.load.requests_per_sec,
@@ -51,6 +89,7 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<(Case, Measurement, Measurem
             mock.load.p99_ms,
             baseline.load.p99_ms,
             verdict(p99_ratio <= MAX_P99_RATIO),
+            row.rounds(),
             mock.load.failures,
             baseline.load.failures,
             mock.machine_busy_cores,
@@ -95,7 +134,8 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<(Case, Measurement, Measurem
     }
     let _ = writeln!(
         out,
-        "\nratio: the mock's requests/s over the baseline's under the same wrk load; \
+        "\nratio: the mock's best requests/s over the baseline's best under the same wrk load; \
+         ratio per round: each interleaved pair's ratio, whose spread is the machine's noise; \
          req per server CPU-s: the same ratio normalised by each server's own CPU time; \
          RSS and first answer: the worst over the cases."
     );
@@ -108,18 +148,19 @@ pub(crate) fn render_proxy(rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n| case (proxy) | through the proxy req/s | mock alone req/s | ratio | proxied p50 / p99 | direct p50 / p99 | p99 ratio | failed answers (proxied/direct) |"
+        "\n| case (proxy) | through the proxy req/s | mock alone req/s | ratio | proxied p50 / p99 | direct p50 / p99 | p99 ratio | ratio per round | failed answers (proxied/direct) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
-    for Row {
-        case,
-        mock: proxied,
-        baseline: direct,
-    } in rows
-    {
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let Row {
+            case,
+            mock: proxied,
+            baseline: direct,
+            ..
+        } = row;
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.0} | {:.2}× | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2}× | {}/{} |",
+            "| {} | {:.0} | {:.0} | {:.2}× | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2}× | {} | {}/{} |",
             case.name,
             proxied.load.requests_per_sec,
             direct.load.requests_per_sec,
@@ -129,6 +170,7 @@ pub(crate) fn render_proxy(rows: &[Row]) -> String {
             direct.load.p50_ms,
             direct.load.p99_ms,
             proxied.load.p99_ms / direct.load.p99_ms.max(0.001),
+            row.rounds(),
             proxied.load.failures,
             direct.load.failures,
         );
@@ -139,4 +181,44 @@ pub(crate) fn render_proxy(rows: &[Row]) -> String {
          on the same CPU, every answer judged against the contract."
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::bench::load::LoadResult;
+
+    fn run(requests_per_sec: f64) -> Measurement {
+        Measurement {
+            first_answer: Duration::from_millis(5),
+            idle_rss_kib: 10 * 1024,
+            load: LoadResult {
+                requests: requests_per_sec as u64,
+                requests_per_sec,
+                p50_ms: 0.5,
+                p99_ms: 1.0,
+                failures: 0,
+            },
+            server_cpu_secs: 1.0,
+            machine_busy_cores: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_row_pairs_rounds_in_order_and_reports_each_side_best() {
+        let case = crate::bench::CASES[0];
+        let row = Row::new(
+            case,
+            vec![run(50.0), run(90.0)],
+            vec![run(100.0), run(120.0)],
+        );
+        assert_eq!(row.round_ratios, vec![0.5, 0.75]);
+        assert_eq!(row.mock.load.requests_per_sec, 90.0);
+        assert_eq!(row.baseline.load.requests_per_sec, 120.0);
+        let table = render(&[row], None);
+        assert!(table.contains("| 0.50, 0.75 |"), "{table}");
+        assert!(table.contains("0.75× (≥ 0.9) MISS"), "{table}");
+    }
 }
