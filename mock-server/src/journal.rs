@@ -44,9 +44,9 @@ pub(crate) struct Recorded {
     /// The body was cut at [`MAX_JOURNAL_BODY_BYTES`].
     body_truncated: bool,
     /// Owned copies, one after the other: the path and query, the `Authorization` value, the
-    /// other headers (each as [`Recorded::header_prefix`], name, value) and the body. A copy
-    /// in one block, not clones of hyper's buffers, which would keep the request's whole head
-    /// alive. Secrets are redacted when read.
+    /// other headers (each as its [`HEADER_PREFIX_BYTES`] of lengths, its name and its value)
+    /// and the body. A copy in one block, not clones of hyper's buffers, which would keep the
+    /// request's whole head alive. Secrets are redacted when read.
     copied: Box<[u8]>,
     path_end: usize,
     /// Where the `Authorization` value ends, when one was kept.
