@@ -47,7 +47,7 @@ impl Row {
 }
 
 /// The run with the highest throughput.
-pub(crate) fn best(runs: Vec<Measurement>) -> Measurement {
+fn best(runs: Vec<Measurement>) -> Measurement {
     runs.into_iter()
         .max_by(|a, b| a.load.requests_per_sec.total_cmp(&b.load.requests_per_sec))
         .expect("at least one round")
@@ -61,7 +61,9 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-pub(crate) fn render(rows: &[Row], log_cost: Option<(Case, Measurement, Measurement)>) -> String {
+/// The table of `rows`, then the access log's cost when `log_cost` is given: a row whose
+/// `mock` ran at the default level and whose `baseline` is the mock at `warn`.
+pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -118,16 +120,23 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<(Case, Measurement, Measurem
             verdict(worst_start < MAX_FIRST_ANSWER_MS),
         );
     }
-    if let Some((case, default, quiet)) = log_cost {
+    if let Some(log) = log_cost {
+        let (default, quiet) = (log.mock, log.baseline);
         let raw = 1.0 - default.load.requests_per_sec / quiet.load.requests_per_sec.max(1.0);
         let cpu = 1.0 - default.requests_per_cpu_sec() / quiet.requests_per_cpu_sec().max(1.0);
+        let rounds: Vec<String> = log
+            .round_ratios
+            .iter()
+            .map(|ratio| format!("{:.1}%", (1.0 - ratio) * 100.0))
+            .collect();
         let _ = writeln!(
             out,
-            "\naccess log at the default level ({}): {:.0} req/s vs {:.0} at warn, cost {:.1}% of throughput, {:.1}% per server CPU-s (target < {MAX_LOG_COST_PERCENT}%) {}",
-            case.name,
+            "\naccess log at the default level ({}): {:.0} req/s vs {:.0} at warn, cost {:.1}% of throughput (per round: {}), {:.1}% per server CPU-s (target < {MAX_LOG_COST_PERCENT}%) {}",
+            log.case.name,
             default.load.requests_per_sec,
             quiet.load.requests_per_sec,
             raw * 100.0,
+            rounds.join(", "),
             cpu * 100.0,
             verdict(raw * 100.0 < MAX_LOG_COST_PERCENT),
         );
@@ -217,8 +226,17 @@ mod tests {
         assert_eq!(row.round_ratios, vec![0.5, 0.75]);
         assert_eq!(row.mock.load.requests_per_sec, 90.0);
         assert_eq!(row.baseline.load.requests_per_sec, 120.0);
-        let table = render(&[row], None);
+        let log = Row::new(
+            case,
+            vec![run(96.0), run(90.0)],
+            vec![run(100.0), run(100.0)],
+        );
+        let table = render(&[row], Some(&log));
         assert!(table.contains("| 0.50, 0.75 |"), "{table}");
         assert!(table.contains("0.75× (≥ 0.9) MISS"), "{table}");
+        assert!(
+            table.contains("cost 4.0% of throughput (per round: 4.0%, 10.0%)"),
+            "{table}"
+        );
     }
 }
