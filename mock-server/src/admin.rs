@@ -17,7 +17,6 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::clock;
@@ -59,7 +58,7 @@ impl AdminAccess {
     /// Open to loopback callers without a token, or requiring `token` when it is given.
     pub(crate) fn new(token: Option<&str>, listener: Option<SocketAddr>, https: bool) -> Self {
         Self {
-            token: token.map(|t| Sha256::digest(t.as_bytes()).into()),
+            token: token.map(crate::auth::digest),
             listener,
             https,
         }
@@ -88,15 +87,8 @@ impl AdminAccess {
             }
             return Ok(());
         };
-        let given = crate::auth::bearer(
-            headers
-                .get(header::AUTHORIZATION)
-                .map(HeaderValue::as_bytes),
-        );
-        let valid = given.is_ok_and(|token| {
-            let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-            bool::from(digest.ct_eq(expected))
-        });
+        let given = crate::auth::bearer_of(headers);
+        let valid = given.is_ok_and(|token| bool::from(crate::auth::digest(token).ct_eq(expected)));
         if valid {
             Ok(())
         } else {

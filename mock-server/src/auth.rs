@@ -48,6 +48,15 @@ pub(crate) fn bearer(header: Option<&[u8]>) -> Result<&str, AuthFailure> {
     Ok(token.trim())
 }
 
+/// The bearer token of a request's `Authorization` header.
+pub(crate) fn bearer_of(headers: &http::HeaderMap) -> Result<&str, AuthFailure> {
+    bearer(
+        headers
+            .get(http::header::AUTHORIZATION)
+            .map(http::HeaderValue::as_bytes),
+    )
+}
+
 /// A token shown in logs and the journal: the toolkit's one redaction rule.
 pub(crate) use beacon_spec::redact::RedactedToken as Redacted;
 
@@ -117,7 +126,8 @@ pub(crate) const MAX_MINTED_TOKENS: usize = 100_000;
 )]
 pub(crate) struct TokensFull;
 
-fn digest(token: &str) -> [u8; 32] {
+/// A token's SHA-256 digest: what is stored and compared instead of the token.
+pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 

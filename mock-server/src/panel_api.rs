@@ -45,10 +45,7 @@ impl PanelState {
                 account.servers.iter().map(move |s| ServerState {
                     owner,
                     detail: s.detail.clone(),
-                    console: s.console.iter().fold(Console::default(), |mut c, e| {
-                        c.push(e);
-                        c
-                    }),
+                    console: s.console.iter().collect(),
                     databases: s.databases.clone(),
                 })
             })
@@ -104,6 +101,14 @@ struct Console {
     text: Vec<u8>,
     /// Where each kept line (its leading comma) starts in `text`.
     starts: VecDeque<usize>,
+}
+
+impl<'a> FromIterator<&'a LogEntry> for Console {
+    fn from_iter<I: IntoIterator<Item = &'a LogEntry>>(entries: I) -> Self {
+        let mut console = Self::default();
+        entries.into_iter().for_each(|entry| console.push(entry));
+        console
+    }
 }
 
 impl Console {

@@ -76,28 +76,20 @@ struct RateHeaders {
 const MAX_CACHED_VALUE: u64 = 4_096;
 
 impl RateHeaders {
-    fn new(api: Api, config: &MockConfig) -> Self {
+    /// The header names of `api`'s policy, and the values up to `largest` (at most
+    /// [`MAX_CACHED_VALUE`]): the limiter's [`RateLimiter::largest_value`].
+    fn new(api: Api, largest: u64) -> Self {
         let policy = api.rate_limit();
         let name = |n: &str| {
             HeaderName::from_bytes(n.as_bytes()).expect("the spec's header names are valid")
         };
-        let windows = policy.windows.iter();
-        let largest = windows
-            .map(|w| {
-                let limit = config.rate_limit.unwrap_or(w.limit);
-                let period = config
-                    .rate_limit_window
-                    .map_or(w.period_secs, |p| p.as_secs().saturating_add(1));
-                u64::from(limit).max(period)
-            })
-            .max()
-            .unwrap_or(0)
-            .min(MAX_CACHED_VALUE);
         Self {
             limit: name(policy.limit_header),
             remaining: name(policy.remaining_header),
             reset: policy.reset_header.map(name),
-            numbers: (0..=largest).map(HeaderValue::from).collect(),
+            numbers: (0..=largest.min(MAX_CACHED_VALUE))
+                .map(HeaderValue::from)
+                .collect(),
         }
     }
 
@@ -173,6 +165,11 @@ impl ApiService {
                 router: Router::new(api, PanelOperation::ALL),
             },
         };
+        let limiter = RateLimiter::new(
+            api.rate_limit(),
+            config.rate_limit_window,
+            config.rate_limit,
+        );
         let service = Self {
             api,
             state,
@@ -180,13 +177,9 @@ impl ApiService {
             extra_tokens: config.tokens.clone(),
             defect: config.defect,
             tokens: TokenStore::default(),
-            limiter: RateLimiter::new(
-                api.rate_limit(),
-                config.rate_limit_window,
-                config.rate_limit,
-            ),
+            rate_headers: RateHeaders::new(api, limiter.largest_value()),
+            limiter,
             reads: ReadCache::default(),
-            rate_headers: RateHeaders::new(api, config),
         };
         {
             let fixtures = service.fixtures.read();
@@ -280,12 +273,7 @@ impl ApiService {
         peer: IpAddr,
         received: Instant,
     ) -> Answer {
-        let bearer = auth::bearer(
-            request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .map(HeaderValue::as_bytes),
-        );
+        let bearer = auth::bearer_of(request.headers());
         let principal = bearer.and_then(|token| self.authenticate(token));
         let mut decision = None;
         let result = self.pipeline(request, peer, received, &principal, &mut decision);
@@ -433,7 +421,10 @@ mod tests {
             rate_limit: Some(5_000),
             ..MockConfig::default()
         };
-        let headers = RateHeaders::new(Api::Panel, &config);
+        let limiter = |config: &MockConfig| {
+            RateLimiter::new(Api::Panel.rate_limit(), None, config.rate_limit)
+        };
+        let headers = RateHeaders::new(Api::Panel, limiter(&config).largest_value());
         assert_eq!(headers.numbers.len() as u64, MAX_CACHED_VALUE + 1);
         for n in [
             0,
@@ -446,7 +437,7 @@ mod tests {
         ] {
             assert_eq!(headers.number(n).to_str().unwrap(), n.to_string());
         }
-        let default = RateHeaders::new(Api::Panel, &MockConfig::default());
+        let default = RateHeaders::new(Api::Panel, limiter(&MockConfig::default()).largest_value());
         assert_eq!(
             default.numbers.len(),
             181,

@@ -22,6 +22,21 @@ impl Running {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// Sends SIGTERM: a graceful shutdown.
+    fn sigterm(&self) {
+        let pid = self.0.id().to_string();
+        let kill = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(kill.unwrap().success(), "kill -TERM {pid}");
+    }
+
+    /// Everything the process wrote to stderr; call it once the process has exited.
+    fn stderr(&mut self) -> String {
+        let mut text = String::new();
+        let stderr = self.0.stderr.as_mut().expect("stderr is piped");
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    }
 }
 
 impl Drop for Running {
@@ -112,24 +127,10 @@ fn only_serves_one_api_and_logs_never_show_a_full_token() {
     let token = value_after(&lines, "token (acct_1)");
     assert_eq!(status_of(&format!("{panel_url}/servers"), &token), 200);
     // SIGTERM: graceful shutdown, exit 0, and the request log line without the token.
-    let pid = running.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    running.sigterm();
     let status = running.wait_for_exit();
     assert!(status.success(), "{status:?}");
-    let mut logs = String::new();
-    running
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs = running.stderr();
     // One access line per request, written once (not also by the general formatter), and
     // the other events too.
     let access: Vec<&str> = logs
@@ -202,16 +203,14 @@ fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
 
 /// The stderr of `beacon-mock serve --fixtures dir`, which must exit 2 promptly.
 fn refused_fixtures(dir: &std::path::Path) -> String {
-    let mut child = serve_on_free_ports()
+    let child = serve_on_free_ports()
         .arg("--fixtures")
         .arg(dir)
         .spawn()
         .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
     let mut running = Running(child);
     let status = running.wait_for_exit();
-    let mut text = String::new();
-    stderr.read_to_string(&mut text).unwrap();
+    let text = running.stderr();
     assert_eq!(status.code(), Some(2), "{text}");
     text
 }
@@ -299,14 +298,7 @@ fn sigterm_lets_an_in_flight_request_finish() {
             .map(|r| r.status().as_u16())
     });
     std::thread::sleep(Duration::from_millis(200));
-    let pid = running.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    running.sigterm();
     assert_eq!(
         in_flight.join().unwrap().expect("answered before shutdown"),
         200
@@ -564,8 +556,7 @@ fn tls_serves_https_with_a_generated_certificate_a_client_can_trust() {
     // SIGTERM: the certificate file is removed at exit.
     #[cfg(unix)]
     {
-        let pid = running.0.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        running.sigterm();
         assert!(running.wait_for_exit().success());
         assert!(!std::path::Path::new(&certificate).exists());
     }
@@ -699,14 +690,7 @@ fn watch_reloads_changed_fixtures_and_keeps_them_when_a_file_breaks() {
 
     let _ = running.0.kill();
     let _ = running.0.wait();
-    let mut stderr = String::new();
-    running
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = running.stderr();
     assert!(
         stderr.contains("reloaded panel.json: 2 accounts, "),
         "{stderr}"
@@ -772,14 +756,7 @@ fn the_proxy_records_what_it_reads_and_serve_replays_that_one_file() {
     };
     let (status, body) = read(&proxied, &token);
     assert_eq!(status, 200, "{banner:?}");
-    let pid = proxy.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    proxy.sigterm();
     assert!(proxy.wait_for_exit().success());
     let rest: Vec<String> = stdout.map(Result::unwrap).collect();
     assert!(
@@ -788,14 +765,7 @@ fn the_proxy_records_what_it_reads_and_serve_replays_that_one_file() {
     );
     let placeholder = value_after(&rest, "acct_rec1");
     assert!(placeholder.starts_with("panel_rec_"), "{rest:?}");
-    let mut stderr = String::new();
-    proxy
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = proxy.stderr();
     assert!(
         !stderr.contains(&token),
         "the log shows no full token: {stderr}"

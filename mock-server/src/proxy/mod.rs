@@ -518,13 +518,7 @@ impl ProxyApp {
         headers: &HeaderMap,
         body: &Bytes,
     ) -> usize {
-        let token = auth::bearer(
-            request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .map(HeaderValue::as_bytes),
-        )
-        .ok();
+        let token = auth::bearer_of(request.headers()).ok();
         let headers = HttpHeaders(headers);
         let observed = Observed::new(status, &headers, body, token.is_some());
         let now = SystemTime::now();

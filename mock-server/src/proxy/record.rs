@@ -227,11 +227,7 @@ impl Recorder {
         let kept = |i: usize| mine[i];
         match read {
             Read::Servers(list) => {
-                let mut listed = Vec::new();
-                for (i, summary) in list.into_iter().enumerate().filter(|(i, _)| kept(*i)) {
-                    listed.push(keys[i].clone());
-                    entry(servers, &keys[i]).summary = Some(summary);
-                }
+                let listed = record_list(servers, &keys, &mine, list, |s, v| s.summary = Some(v));
                 principal.listed = Some(listed);
             }
             Read::Server(detail) if kept(0) => entry(servers, &keys[0]).detail = Some(detail),
@@ -240,11 +236,7 @@ impl Recorder {
             }
             Read::Databases(_, list) if kept(0) => entry(servers, &keys[0]).databases = Some(list),
             Read::Pages(list) => {
-                let mut listed = Vec::new();
-                for (i, found) in list.into_iter().enumerate().filter(|(i, _)| kept(*i)) {
-                    listed.push(keys[i].clone());
-                    entry(pages, &keys[i]).page = Some(found);
-                }
+                let listed = record_list(pages, &keys, &mine, list, |p, v| p.page = Some(v));
                 principal.listed = Some(listed);
             }
             Read::Page(found) if kept(0) => entry(pages, &keys[0]).page = Some(found),
@@ -394,6 +386,23 @@ fn entry<'a, T: Keyed>(list: &'a mut Vec<T>, key: &str) -> &'a mut T {
 }
 
 /// `list` in the order of `listed` and only what it holds, or as first seen without a list.
+/// Records a list read: each item whose key is this principal's (`mine`) is set on its entry
+/// through `set`; returns their keys in the list's order.
+fn record_list<T: Keyed, V>(
+    entries: &mut Vec<T>,
+    keys: &[String],
+    mine: &[bool],
+    list: Vec<V>,
+    set: impl Fn(&mut T, V),
+) -> Vec<String> {
+    let mut listed = Vec::new();
+    for ((key, item), _) in keys.iter().zip(list).zip(mine).filter(|(_, mine)| **mine) {
+        listed.push(key.clone());
+        set(entry(entries, key), item);
+    }
+    listed
+}
+
 fn in_list_order<'a, T: Keyed>(
     list: &'a [T],
     listed: Option<&'a [String]>,
