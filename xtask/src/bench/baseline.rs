@@ -5,24 +5,34 @@
 //! <token>` against one expected token in constant time (401 otherwise), bumps one atomic
 //! fixed-window rate-limit counter, and looks the body up by method and path and query.
 //! Run by `cargo xtask bench` as `xtask bench-baseline`.
+//!
+//! With `--floor` it is the *floor*: it also does, per request, the least work the contract
+//! and the mock's other requirements ask of any faithful mock, each in its cheapest form —
+//! the token looked up by its SHA-256 digest (tokens are kept only as digests), the
+//! rate-limit headers with the request's own `remaining` and `Vary: Origin`, a journal entry
+//! owning a copy of the path and token, and an access line queued for a writer thread. What
+//! the floor loses to bare hyper no mock can win back; what the mock loses to the floor is
+//! the mock's own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, VARY};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
@@ -39,6 +49,9 @@ pub(crate) struct Baseline {
     /// The only accepted bearer token.
     #[arg(long)]
     token: String,
+    /// Be the floor: also do the per-request work every faithful mock must do.
+    #[arg(long)]
+    floor: bool,
 }
 
 /// What every connection shares: the bodies, the expected header and the rate-limit counter.
@@ -49,13 +62,89 @@ struct State {
     started: Instant,
     /// The current window (whole seconds since start) in the high 32 bits, its count in the low.
     window: AtomicU64,
+    /// The floor's extra work, with `--floor`.
+    floor: Option<Floor>,
+}
+
+/// The work every faithful mock does per request, each part in its cheapest form.
+#[derive(Debug)]
+struct Floor {
+    /// SHA-256 digests of the issued tokens, and whose they are.
+    tokens: HashMap<[u8; 32], u32>,
+    /// The most recent requests: method, status, time, latency, and a copy of the path and
+    /// token (bounded by entries, not bytes: every entry here is small).
+    journal: Mutex<VecDeque<JournalEntry>>,
+    /// Access lines waiting for the writer thread.
+    access_log: Arc<Mutex<Vec<u8>>>,
+}
+
+type JournalEntry = (Method, u16, SystemTime, u64, Box<[u8]>);
+
+/// Entries the floor's journal keeps.
+const JOURNAL_ENTRIES: usize = 100_000;
+/// How often the floor's writer thread writes the queued access lines to stderr.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+impl Floor {
+    fn new(token: &str) -> Self {
+        let access_log = Arc::new(Mutex::new(Vec::new()));
+        let queued = Arc::clone(&access_log);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(FLUSH_EVERY);
+                let lines = std::mem::take(&mut *queued.lock());
+                let _ = std::io::stderr().lock().write_all(&lines);
+            }
+        });
+        Self {
+            tokens: HashMap::from([(Sha256::digest(token.as_bytes()).into(), 0)]),
+            journal: Mutex::new(VecDeque::with_capacity(JOURNAL_ENTRIES)),
+            access_log,
+        }
+    }
+
+    /// Whose `token` is, by its digest.
+    fn principal(&self, token: &[u8]) -> Option<u32> {
+        let digest: [u8; 32] = Sha256::digest(token).into();
+        self.tokens.get(&digest).copied()
+    }
+
+    /// Journals the request and queues its access line.
+    fn record(&self, method: &Method, target: &str, token: &[u8], status: u16, started: Instant) {
+        let latency_us = started.elapsed().as_micros() as u64;
+        let copy: Box<[u8]> = [target.as_bytes(), token].concat().into();
+        {
+            let mut journal = self.journal.lock();
+            if journal.len() == JOURNAL_ENTRIES {
+                journal.pop_front();
+            }
+            journal.push_back((method.clone(), status, SystemTime::now(), latency_us, copy));
+        }
+        let mut numbers = (itoa::Buffer::new(), itoa::Buffer::new());
+        let parts: [&[u8]; 9] = [
+            br#"INFO beacon_mock::request: api="panel" method=""#,
+            method.as_str().as_bytes(),
+            br#"" path=""#,
+            target.as_bytes(),
+            br#"" status="#,
+            numbers.0.format(status).as_bytes(),
+            b" latency_us=",
+            numbers.1.format(latency_us).as_bytes(),
+            b"\n",
+        ];
+        let mut queue = self.access_log.lock();
+        for part in parts {
+            queue.extend_from_slice(part);
+        }
+    }
 }
 
 /// Requests allowed per one-second window before 429 (as high as the mock's bench limit).
 const RATE_LIMIT: u32 = 1_000_000_000;
 
 impl State {
-    fn admit(&self) -> bool {
+    /// Counts one request in the current window: `Some(remaining)` when it is admitted.
+    fn admit(&self) -> Option<u32> {
         let now = self.started.elapsed().as_secs() << 32;
         let seen = self.window.load(Ordering::Relaxed);
         if seen & !u64::from(u32::MAX) != now {
@@ -64,26 +153,34 @@ impl State {
                 .compare_exchange(seen, now, Ordering::Relaxed, Ordering::Relaxed);
         }
         let previous = self.window.fetch_add(1, Ordering::Relaxed);
-        previous & !u64::from(u32::MAX) != now || (previous as u32) < RATE_LIMIT
+        let used = if previous & !u64::from(u32::MAX) != now {
+            0
+        } else {
+            previous as u32
+        };
+        (used < RATE_LIMIT).then(|| RATE_LIMIT - used - 1)
     }
 
-    fn respond(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-        let authorized = req
-            .headers()
-            .get(AUTHORIZATION)
-            .is_some_and(|value| bool::from(value.as_bytes().ct_eq(&self.expected_authorization)));
+    fn respond<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
+        let started = Instant::now();
+        let authorization = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
+        let token = authorization
+            .and_then(|value| value.strip_prefix(b"Bearer "))
+            .unwrap_or_default();
+        let authorized = match &self.floor {
+            None => authorization
+                .is_some_and(|value| bool::from(value.ct_eq(&self.expected_authorization))),
+            Some(floor) => floor.principal(token).is_some(),
+        };
         let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let mut remaining = None;
         let (status, body) = if !authorized {
             (
                 StatusCode::UNAUTHORIZED,
                 Bytes::from_static(br#"{"error":"unauthorized"}"#),
             )
-        } else if !self.admit() {
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                Bytes::from_static(br#"{"error":"rate_limited"}"#),
-            )
-        } else {
+        } else if let Some(left) = self.admit() {
+            remaining = Some(left);
             match self.bodies.get(&(req.method().clone(), target.to_owned())) {
                 Some(body) => (StatusCode::OK, body.clone()),
                 None => (
@@ -91,12 +188,28 @@ impl State {
                     Bytes::from_static(br#"{"error":"not found"}"#),
                 ),
             }
+        } else {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                Bytes::from_static(br#"{"error":"rate_limited"}"#),
+            )
         };
         let mut response = Response::new(Full::new(body));
         *response.status_mut() = status;
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(floor) = &self.floor {
+            let headers = response.headers_mut();
+            headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT));
+            headers.insert(
+                "x-ratelimit-remaining",
+                HeaderValue::from(remaining.unwrap_or(0)),
+            );
+            headers.insert("x-ratelimit-reset", HeaderValue::from_static("1"));
+            headers.insert(VARY, HeaderValue::from_static("Origin"));
+            floor.record(req.method(), target, token, status.as_u16(), started);
+        }
         response
     }
 }
@@ -122,6 +235,7 @@ impl Baseline {
             expected_authorization: format!("Bearer {}", self.token).into_bytes(),
             started: Instant::now(),
             window: AtomicU64::new(0),
+            floor: self.floor.then(|| Floor::new(&self.token)),
         });
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -152,5 +266,68 @@ async fn serve(addr: SocketAddr, state: Arc<State>) -> anyhow::Result<()> {
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(floor: bool) -> State {
+        State {
+            bodies: HashMap::from([(
+                (Method::GET, "/api/v1/servers".to_owned()),
+                Bytes::from_static(b"[]"),
+            )]),
+            expected_authorization: b"Bearer secret".to_vec(),
+            started: Instant::now(),
+            window: AtomicU64::new(0),
+            floor: floor.then(|| Floor::new("secret")),
+        }
+    }
+
+    fn get(token: &str) -> Request<()> {
+        Request::get("/api/v1/servers")
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .body(())
+            .unwrap()
+    }
+
+    #[test]
+    fn the_floor_answers_like_the_baseline_and_does_the_mandated_work() {
+        let bare = state(false);
+        let floor = state(true);
+        for state in [&bare, &floor] {
+            assert_eq!(state.respond(&get("secret")).status(), StatusCode::OK);
+            assert_eq!(
+                state.respond(&get("wrong")).status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        assert!(bare.respond(&get("secret")).headers().get(VARY).is_none());
+        let answer = floor.respond(&get("secret"));
+        let headers = answer.headers();
+        assert_eq!(
+            headers["x-ratelimit-limit"],
+            RATE_LIMIT.to_string().as_str()
+        );
+        // The second admitted request of the window (a 401 is not counted).
+        assert_eq!(
+            headers["x-ratelimit-remaining"],
+            (RATE_LIMIT - 2).to_string().as_str()
+        );
+        assert_eq!(headers[VARY], "Origin");
+        let work = floor.floor.as_ref().unwrap();
+        let journal = work.journal.lock();
+        assert_eq!(journal.len(), 3);
+        assert_eq!(&*journal[1].4, b"/api/v1/serverswrong");
+        assert_eq!(journal[1].1, 401);
+        let lines = String::from_utf8(work.access_log.lock().clone()).unwrap();
+        // The writer thread may have taken some lines already; what is queued is whole lines.
+        assert!(
+            lines
+                .lines()
+                .all(|l| l.contains(r#"path="/api/v1/servers" status="#))
+        );
     }
 }

@@ -11,6 +11,10 @@
 //! It prints the ratios, p99s, requests per server CPU-second, idle RSS and time to the
 //! first answer, with PASS/MISS against the targets, and exits 0 whatever the verdicts.
 //! It fails only when a server cannot be built, does not start or dies, or wrk fails.
+//!
+//! A third server, the *floor* (the baseline with `--floor`), does on top of bare hyper the
+//! per-request work every faithful mock must do; the bench reports where the mock's gap to
+//! the baseline goes: to that work (floor / baseline) or to the mock itself (mock / floor).
 
 mod baseline;
 mod load;
@@ -171,6 +175,10 @@ impl Bench {
             rust_log: None,
             cpus: pin.then(|| "0".to_owned()),
         };
+        let floor = Launch {
+            args: [baseline.args.clone(), vec!["--floor".to_owned()]].concat(),
+            ..baseline.clone()
+        };
         println!(
             "wrk -t1 -c{} -d{}s after a {} s warm-up; {}",
             self.connections,
@@ -200,10 +208,12 @@ impl Bench {
             ..mock.clone()
         };
         let mut rows = Vec::new();
+        let mut floor_rows = Vec::new();
         let mut log_cost = None;
         for (i, case) in cases.iter().enumerate() {
             let mut mock_runs = Vec::new();
             let mut baseline_runs = Vec::new();
+            let mut floor_runs = Vec::new();
             let mut quiet_runs = Vec::new();
             let measure_log = i == 0 && self.mock_log.is_none();
             for _ in 0..self.rounds {
@@ -211,6 +221,7 @@ impl Bench {
                 baseline_runs.push(measure(
                     "baseline", &baseline, case, &load, &scratch, false,
                 )?);
+                floor_runs.push(measure("floor", &floor, case, &load, &scratch, false)?);
                 if measure_log {
                     quiet_runs.push(measure(
                         "mock at warn",
@@ -226,9 +237,14 @@ impl Bench {
                 // The mock at its default level against the mock at warn, paired by round.
                 log_cost = Some(report::Row::new(*case, mock_runs.clone(), quiet_runs));
             }
+            floor_rows.push(report::FloorRow {
+                floor: report::Row::new(*case, floor_runs.clone(), baseline_runs.clone()),
+                mock: report::Row::new(*case, mock_runs.clone(), floor_runs),
+            });
             rows.push(report::Row::new(*case, mock_runs, baseline_runs));
         }
         print!("{}", report::render(&rows, log_cost.as_ref()));
+        print!("{}", report::render_floor(&floor_rows));
         if self.proxy {
             let proxy = Launch {
                 args: [

@@ -151,6 +151,44 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
     out
 }
 
+/// One case's gap to the baseline, split at the floor.
+pub(crate) struct FloorRow {
+    /// The floor against the baseline: what the work every mock must do costs.
+    pub(crate) floor: Row,
+    /// The mock against the floor: what the mock costs beyond that work.
+    pub(crate) mock: Row,
+}
+
+/// Where the gap goes: the floor's ratio to the baseline, and the mock's to the floor.
+pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n| case | floor req/s | floor / baseline | per round | mock / floor | per round | floor p99 |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for FloorRow { floor, mock } in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.2}× | {} | {:.2}× | {} | {:.2} ms |",
+            floor.case.name,
+            floor.mock.load.requests_per_sec,
+            floor.mock.load.requests_per_sec / floor.baseline.load.requests_per_sec.max(1.0),
+            floor.rounds(),
+            mock.mock.load.requests_per_sec / mock.baseline.load.requests_per_sec.max(1.0),
+            mock.rounds(),
+            floor.mock.load.p99_ms,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nfloor: the baseline doing, per request, the least work any faithful mock must do (SHA-256 token \
+         lookup, rate-limit and Vary headers, a journal entry, a queued access line); floor / baseline \
+         is the most any mock can reach on this machine, mock / floor what the mock costs beyond it."
+    );
+    out
+}
+
 /// The proxy's cost: each row's `mock` is the proxy in front of the mock, its `baseline` the
 /// mock alone, in the same run.
 pub(crate) fn render_proxy(rows: &[Row]) -> String {
@@ -236,6 +274,22 @@ mod tests {
         assert!(table.contains("0.75× (≥ 0.9) MISS"), "{table}");
         assert!(
             table.contains("cost 4.0% of throughput (per round: 4.0%, 10.0%)"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn the_floor_table_splits_the_gap_at_the_floor() {
+        let case = crate::bench::CASES[0];
+        let floor = Row::new(
+            case,
+            vec![run(80.0), run(85.0)],
+            vec![run(100.0), run(100.0)],
+        );
+        let mock = Row::new(case, vec![run(60.0), run(68.0)], vec![run(80.0), run(85.0)]);
+        let table = render_floor(&[FloorRow { floor, mock }]);
+        assert!(
+            table.contains("| GET /servers | 85 | 0.85× | 0.80, 0.85 | 0.80× | 0.75, 0.80 |"),
             "{table}"
         );
     }
