@@ -40,6 +40,37 @@ pub(crate) fn is_bearer_token(token: &str) -> bool {
 /// The bearer token of an `Authorization` header value, if it has the `Bearer` scheme.
 pub(crate) fn bearer(header: Option<&[u8]>) -> Result<&str, AuthFailure> {
     let header = header.ok_or(AuthFailure::Missing)?;
+    if header.is_ascii() {
+        bearer_ascii(header)
+    } else {
+        bearer_text(header)
+    }
+}
+
+/// [`bearer`] of an ASCII value, on bytes: the usual case, and the same answer as
+/// [`bearer_text`].
+fn bearer_ascii(header: &[u8]) -> Result<&str, AuthFailure> {
+    let space = header.iter().position(|&b| b == b' ');
+    // `str::trim`'s white space within ASCII: `\t`, `\n`, `\x0b`, `\x0c`, `\r` and ` `.
+    let white = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let (scheme, token) = space
+        .map(|i| (&header[..i], &header[i + 1..]))
+        .ok_or(AuthFailure::Malformed)?;
+    let start = token.iter().position(|b| !white(b)).unwrap_or(token.len());
+    let end = token
+        .iter()
+        .rposition(|b| !white(b))
+        .map_or(start, |i| i + 1);
+    let token = &token[start..end];
+    let token = std::str::from_utf8(token).map_err(|_| AuthFailure::Malformed)?;
+    if !scheme.eq_ignore_ascii_case(b"bearer") || !is_bearer_token(token) {
+        return Err(AuthFailure::Malformed);
+    }
+    Ok(token)
+}
+
+/// [`bearer`] of any value, as text: it trims Unicode white space too.
+fn bearer_text(header: &[u8]) -> Result<&str, AuthFailure> {
     let header = std::str::from_utf8(header).map_err(|_| AuthFailure::Malformed)?;
     let (scheme, token) = header.split_once(' ').ok_or(AuthFailure::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") || !is_bearer_token(token.trim()) {
@@ -80,7 +111,7 @@ impl Issued {
     /// Issues `entry`'s token, replacing an earlier issue of the same token.
     fn insert(&mut self, entry: Entry) {
         let list = self.entries.entry(bucket(&entry.digest)).or_default();
-        list.retain(|e| !bool::from(e.digest.ct_eq(&entry.digest)));
+        list.retain(|e| !same_digest(&e.digest, &entry.digest));
         list.push(entry);
     }
 
@@ -131,6 +162,19 @@ pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// Whether two digests are equal, in constant time: the words' differences are folded
+/// without branching and only the fold is compared (through `subtle`).
+fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    let words = |d: &[u8; 32]| {
+        std::array::from_fn::<u64, 4, _>(|i| {
+            u64::from_ne_bytes(d[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
+        })
+    };
+    let (a, b) = (words(a), words(b));
+    let difference = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]);
+    bool::from(difference.ct_eq(&0))
+}
+
 fn bucket(digest: &[u8; 32]) -> u64 {
     u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
 }
@@ -173,7 +217,7 @@ impl TokenStore {
             .into_iter()
             .flatten()
         {
-            if bool::from(entry.digest.ct_eq(&digest)) {
+            if same_digest(&entry.digest, &digest) {
                 entry.revoked = true;
                 found = true;
             }
@@ -191,7 +235,7 @@ impl TokenStore {
             .get(&key)
             .into_iter()
             .flatten()
-            .find(|e| bool::from(e.digest.ct_eq(&digest)))
+            .find(|e| same_digest(&e.digest, &digest))
             .ok_or(AuthFailure::Unknown)?;
         if entry.revoked {
             return Err(AuthFailure::Revoked);
@@ -293,6 +337,29 @@ mod tests {
         assert_eq!(bearer(Some(b"Basic abc")), Err(AuthFailure::Malformed));
         assert_eq!(bearer(Some(b"Bearer ")), Err(AuthFailure::Malformed));
         assert_eq!(bearer(Some(b"Bearer a b")), Err(AuthFailure::Malformed));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_path_answers_ascii_like_the_text_path(
+            value in "(Bearer|bearer|BEARER|Basic|Bear)?[ \t]{0,3}[ -~\t\x0b\x0c]{0,40}"
+        ) {
+            proptest::prop_assert_eq!(
+                bearer_ascii(value.as_bytes()),
+                bearer_text(value.as_bytes())
+            );
+        }
+    }
+
+    #[test]
+    fn digests_are_equal_only_when_every_byte_is() {
+        let a = digest("tok_1234567890");
+        assert!(same_digest(&a, &a));
+        for i in 0..32 {
+            let mut b = a;
+            b[i] ^= 0x80;
+            assert!(!same_digest(&a, &b), "byte {i}");
+        }
     }
 
     #[test]

@@ -132,19 +132,6 @@ impl RateLimiter {
         }
     }
 
-    /// The largest number a decision carries: the largest limit, or the longest window in
-    /// whole seconds (an unlimited decision's `u32::MAX` aside).
-    pub(crate) fn largest_value(&self) -> u64 {
-        self.windows
-            .iter()
-            .map(|w| {
-                let period = w.period.as_secs() + u64::from(w.period.subsec_nanos() > 0);
-                u64::from(w.limit).max(period)
-            })
-            .max()
-            .unwrap_or(0)
-    }
-
     /// Counts one request received at `now` against the window of each key, unless one of
     /// them is exhausted. Only the first [`MAX_KEYS`] keys count.
     pub(crate) fn acquire(&self, keys: &[RateKey], now: Instant) -> RateDecision {

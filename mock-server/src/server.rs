@@ -3,7 +3,9 @@
 //! (`tls.rs`) when configured, its handshake within the read timeout.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::app::App;
+use crate::app::{App, Handled};
 use crate::service::{BodyTooLarge, MAX_BODY_BYTES};
 #[cfg(feature = "tls")]
 pub(crate) use crate::tls::Acceptor;
@@ -242,16 +244,57 @@ impl<S: Answer> Connection<S> {
     }
 }
 
-impl Answer for App {
-    type Body = Full<Bytes>;
+/// What answering one request yields.
+type Answered = Result<Response<Full<Bytes>>, DroppedConnection>;
 
-    async fn answer(
+/// The mock's answer to one request: ready at once for a request without a body and without
+/// injected latency (most requests, answered without building a future that awaits), or
+/// still waiting for the body or the latency.
+enum Answering {
+    Ready(Option<Answered>),
+    Waiting(Pin<Box<dyn Future<Output = Answered> + Send>>),
+}
+
+impl Future for Answering {
+    type Output = Answered;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answered> {
+        match self.get_mut() {
+            Answering::Ready(answer) => {
+                Poll::Ready(answer.take().expect("an answer is polled once it is ready"))
+            }
+            Answering::Waiting(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl App {
+    /// Waits out the injected latency, then answers or drops the connection.
+    fn finish(handled: Handled) -> Answering {
+        let answer = |handled: Handled| {
+            if handled.drop_connection {
+                Err(DroppedConnection)
+            } else {
+                Ok(handled.response.map(Full::new))
+            }
+        };
+        match handled.delay {
+            None => Answering::Ready(Some(answer(handled))),
+            Some(delay) => Answering::Waiting(Box::pin(async move {
+                tokio::time::sleep(delay).await;
+                answer(handled)
+            })),
+        }
+    }
+
+    /// Reads the body within `read_timeout`, then handles the request.
+    async fn read_then_answer(
         self: Arc<Self>,
-        request: Request<Incoming>,
+        parts: http::request::Parts,
+        body: Incoming,
         peer: SocketAddr,
         read_timeout: Duration,
-    ) -> Result<Response<Full<Bytes>>, DroppedConnection> {
-        let (parts, body) = request.into_parts();
+    ) -> Answered {
         let body = match read_body(body, read_timeout).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
@@ -265,13 +308,31 @@ impl Answer for App {
             Err(BodyError::Dropped) => return Err(DroppedConnection),
         };
         let request = Request::from_parts(parts, body);
-        let handled = self.handle(&request, peer.ip());
-        if let Some(delay) = handled.delay {
-            tokio::time::sleep(delay).await;
+        Self::finish(self.handle(&request, peer.ip())).await
+    }
+}
+
+impl Answer for App {
+    type Body = Full<Bytes>;
+
+    fn answer(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+        read_timeout: Duration,
+    ) -> impl Future<Output = Answered> + Send {
+        use hyper::body::Body as _;
+        let (parts, body) = request.into_parts();
+        if body.is_end_stream() {
+            // No body (a GET, or `Content-Length: 0`): nothing to wait for.
+            let request = Request::from_parts(parts, Bytes::new());
+            return Self::finish(self.handle(&request, peer.ip()));
         }
-        if handled.drop_connection {
-            return Err(DroppedConnection);
-        }
-        Ok(handled.response.map(Full::new))
+        Answering::Waiting(Box::pin(self.read_then_answer(
+            parts,
+            body,
+            peer,
+            read_timeout,
+        )))
     }
 }

@@ -6,7 +6,7 @@
 //! admin API, the journal or faults.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use beacon_spec::catalog::{Api, PanelOperation, StatusOperation};
@@ -59,45 +59,65 @@ pub(crate) struct ApiService {
     limiter: RateLimiter,
     state: ApiState,
     reads: ReadCache,
-    rate_headers: RateHeaders,
+    rate_headers: &'static RateHeaders,
 }
 
-/// The policy's rate-limit header names, parsed once, and the values they usually carry.
+/// The policy's rate-limit header names and the values they usually carry, made once per
+/// process from static bytes: a clone costs no allocation and no reference count.
 struct RateHeaders {
     limit: HeaderName,
     remaining: HeaderName,
     reset: Option<HeaderName>,
-    /// `0..=n`, `n` the largest limit or period in seconds (at most [`MAX_CACHED_VALUE`]):
-    /// a clone is cheaper than formatting and allocating a value for every response.
-    numbers: Box<[HeaderValue]>,
 }
 
-/// The largest number [`RateHeaders`] keeps ready.
+/// The largest number kept ready as a header value; larger ones are formatted per response.
 const MAX_CACHED_VALUE: u64 = 4_096;
 
+/// `0..=MAX_CACHED_VALUE` as header values over one leaked string, made once per process.
+fn cached_numbers() -> &'static [HeaderValue] {
+    static NUMBERS: OnceLock<Box<[HeaderValue]>> = OnceLock::new();
+    NUMBERS.get_or_init(|| {
+        let text: String = (0..=MAX_CACHED_VALUE).map(|n| n.to_string()).collect();
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        let mut rest = text;
+        (0..=MAX_CACHED_VALUE)
+            .map(|n| {
+                let digits = n.checked_ilog10().unwrap_or(0) as usize + 1;
+                let (number, after) = rest.split_at(digits);
+                rest = after;
+                HeaderValue::from_static(number)
+            })
+            .collect()
+    })
+}
+
 impl RateHeaders {
-    /// The header names of `api`'s policy, and the values up to `largest` (at most
-    /// [`MAX_CACHED_VALUE`]): the limiter's [`RateLimiter::largest_value`].
-    fn new(api: Api, largest: u64) -> Self {
-        let policy = api.rate_limit();
-        let name = |n: &str| {
-            HeaderName::from_bytes(n.as_bytes()).expect("the spec's header names are valid")
+    /// The header names of `api`'s policy, made once per process per API.
+    fn of(api: Api) -> &'static Self {
+        static BY_API: [OnceLock<RateHeaders>; 2] = [OnceLock::new(), OnceLock::new()];
+        let slot = match api {
+            Api::Status => &BY_API[0],
+            Api::Panel => &BY_API[1],
         };
-        Self {
-            limit: name(policy.limit_header),
-            remaining: name(policy.remaining_header),
-            reset: policy.reset_header.map(name),
-            numbers: (0..=largest.min(MAX_CACHED_VALUE))
-                .map(HeaderValue::from)
-                .collect(),
-        }
+        slot.get_or_init(|| {
+            let policy = api.rate_limit();
+            // `from_static` wants lower case; one small leak per API and process.
+            let name = |n: &str| {
+                HeaderName::from_static(Box::leak(n.to_ascii_lowercase().into_boxed_str()))
+            };
+            Self {
+                limit: name(policy.limit_header),
+                remaining: name(policy.remaining_header),
+                reset: policy.reset_header.map(name),
+            }
+        })
     }
 
-    fn number(&self, n: impl Into<u64>) -> HeaderValue {
+    fn number(n: impl Into<u64>) -> HeaderValue {
         let n = n.into();
         usize::try_from(n)
             .ok()
-            .and_then(|i| self.numbers.get(i))
+            .and_then(|i| cached_numbers().get(i))
             .cloned()
             .unwrap_or_else(|| HeaderValue::from(n))
     }
@@ -177,7 +197,7 @@ impl ApiService {
             extra_tokens: config.tokens.clone(),
             defect: config.defect,
             tokens: TokenStore::default(),
-            rate_headers: RateHeaders::new(api, limiter.largest_value()),
+            rate_headers: RateHeaders::of(api),
             limiter,
             reads: ReadCache::default(),
         };
@@ -401,12 +421,15 @@ impl ApiService {
     }
 
     fn add_rate_headers(&self, response: &mut Response<Bytes>, decision: RateDecision) {
-        let names = &self.rate_headers;
+        let names = self.rate_headers;
         let headers = response.headers_mut();
-        headers.insert(names.limit.clone(), names.number(decision.limit));
-        headers.insert(names.remaining.clone(), names.number(decision.remaining));
+        headers.insert(names.limit.clone(), RateHeaders::number(decision.limit));
+        headers.insert(
+            names.remaining.clone(),
+            RateHeaders::number(decision.remaining),
+        );
         if let Some(name) = &names.reset {
-            headers.insert(name.clone(), names.number(decision.reset_secs));
+            headers.insert(name.clone(), RateHeaders::number(decision.reset_secs));
         }
     }
 }
@@ -417,31 +440,47 @@ mod tests {
 
     #[test]
     fn rate_header_values_read_the_same_kept_ready_or_formatted() {
-        let config = MockConfig {
-            rate_limit: Some(5_000),
-            ..MockConfig::default()
-        };
-        let limiter = |config: &MockConfig| {
-            RateLimiter::new(Api::Panel.rate_limit(), None, config.rate_limit)
-        };
-        let headers = RateHeaders::new(Api::Panel, limiter(&config).largest_value());
-        assert_eq!(headers.numbers.len() as u64, MAX_CACHED_VALUE + 1);
+        assert_eq!(cached_numbers().len() as u64, MAX_CACHED_VALUE + 1);
         for n in [
             0,
             1,
+            9,
+            10,
             59,
+            99,
+            100,
             180,
+            999,
+            1_000,
             MAX_CACHED_VALUE,
             MAX_CACHED_VALUE + 1,
             u64::MAX,
         ] {
-            assert_eq!(headers.number(n).to_str().unwrap(), n.to_string());
+            assert_eq!(RateHeaders::number(n).to_str().unwrap(), n.to_string());
         }
-        let default = RateHeaders::new(Api::Panel, limiter(&MockConfig::default()).largest_value());
-        assert_eq!(
-            default.numbers.len(),
-            181,
-            "0..=180 for a limit of 180 a minute"
-        );
+        for (n, value) in cached_numbers().iter().enumerate() {
+            assert_eq!(value.to_str().unwrap(), n.to_string());
+        }
+        for api in [Api::Status, Api::Panel] {
+            let names = RateHeaders::of(api);
+            assert!(std::ptr::eq(names, RateHeaders::of(api)), "made once");
+            let policy = api.rate_limit();
+            assert!(
+                names
+                    .limit
+                    .as_str()
+                    .eq_ignore_ascii_case(policy.limit_header)
+            );
+            assert!(
+                names
+                    .remaining
+                    .as_str()
+                    .eq_ignore_ascii_case(policy.remaining_header)
+            );
+            assert_eq!(
+                names.reset.as_ref().map(|n| n.as_str().to_owned()),
+                policy.reset_header.map(str::to_ascii_lowercase)
+            );
+        }
     }
 }

@@ -9,10 +9,10 @@ use anyhow::Context;
 use beacon_mock::Api;
 use beacon_mock::{Fixtures, MockServer, TlsConfig};
 use clap::{Parser, Subcommand, ValueEnum};
-use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::MakeWriterExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, Layer as _};
 
 #[derive(Parser)]
 #[command(
@@ -210,16 +210,17 @@ fn main() {
     // One line per request goes through `AccessLine`, formatted by hand; everything else
     // through tracing-subscriber's formatter. Both honour RUST_LOG.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The access line is left to `AccessLine` by the formatter and the writer, not by a
+    // per-layer filter: with one, every event (one per request) would run the global
+    // filter's directives again, where without one each call site's interest is cached.
     let others = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
-        .with_timer(access_log::CachedTime)
-        .with_writer(log.clone())
-        // A static filter, decided once per call site: a per-event filter would make every
-        // event (one per request) evaluate the global filter's directives again.
-        .with_filter(
-            Targets::new()
-                .with_default(LevelFilter::TRACE)
-                .with_target(access_log::REQUEST_TARGET, LevelFilter::OFF),
+        .event_format(access_log::SkipAccessLines(
+            tracing_subscriber::fmt::format().with_timer(access_log::CachedTime),
+        ))
+        .with_writer(
+            log.clone()
+                .with_filter(|meta| meta.target() != access_log::REQUEST_TARGET),
         );
     tracing_subscriber::registry()
         .with(filter)
@@ -555,9 +556,10 @@ mod access_log {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     use parking_lot::{Condvar, Mutex};
-    use tracing_subscriber::fmt::MakeWriter;
     use tracing_subscriber::fmt::format::Writer;
     use tracing_subscriber::fmt::time::FormatTime;
+    use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+    use tracing_subscriber::registry::LookupSpan;
 
     /// How often queued lines are written out.
     const FLUSH_EVERY: Duration = Duration::from_millis(50);
@@ -667,6 +669,30 @@ mod access_log {
 
     /// The target of the one line per request the library logs.
     pub(super) const REQUEST_TARGET: &str = "beacon_mock::request";
+
+    /// tracing-subscriber's formatter for every event but the access line, which
+    /// [`AccessLine`] writes.
+    pub(super) struct SkipAccessLines<F>(pub(super) F);
+
+    impl<S, N, F> FormatEvent<S, N> for SkipAccessLines<F>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+        N: for<'a> FormatFields<'a> + 'static,
+        F: FormatEvent<S, N>,
+    {
+        fn format_event(
+            &self,
+            ctx: &FmtContext<'_, S, N>,
+            writer: Writer<'_>,
+            event: &tracing::Event<'_>,
+        ) -> std::fmt::Result {
+            if event.metadata().target() == REQUEST_TARGET {
+                // Nothing to write; the writer is filtered too, so nothing is written.
+                return Ok(());
+            }
+            self.0.format_event(ctx, writer, event)
+        }
+    }
 
     /// Writes the per-request line (`target: beacon_mock::request`) by hand: the time, the
     /// level, the target and each field as `name=value`, the same text tracing-subscriber's
