@@ -184,7 +184,9 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
         out,
         "\nfloor: the baseline doing, per request, the least work any faithful mock must do (SHA-256 token \
          lookup, rate-limit and Vary headers, a journal entry, a queued access line); floor / baseline \
-         is the most any mock can reach on this machine, mock / floor what the mock costs beyond it."
+         is the most any mock can reach on this machine, mock / floor what the mock costs beyond it. \
+         In the write-mixed case the floor answers the POSTs from captured bodies and keeps no console: \
+         it bounds the per-request work, not the state a write changes."
     );
     out
 }
