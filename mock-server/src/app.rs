@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use beacon_spec::Api;
 use bytes::Bytes;
@@ -17,7 +17,8 @@ use crate::config::MockConfig;
 use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::faults::Faults;
-use crate::journal::{Journal, Recorded};
+use crate::journal::{Journal, Outcome, Recorded};
+use crate::request_log::{RequestLine, RequestLogSink};
 use crate::service::{ApiService, BASE_PATH};
 
 /// What the transport must do with a handled request.
@@ -39,6 +40,8 @@ pub(crate) struct App {
     access: AdminAccess,
     /// CORS answers, unless turned off.
     cors: Option<Cors>,
+    /// Where the per-request line goes.
+    request_log: RequestLogSink,
 }
 
 impl App {
@@ -51,6 +54,7 @@ impl App {
             faults: Faults::default(),
             access: AdminAccess::new(config.admin_token.as_deref(), listener, config.https),
             cors: config.cors.then(|| Cors::new(api)),
+            request_log: config.request_log.clone(),
         }
     }
 
@@ -84,7 +88,7 @@ impl App {
         let started = Instant::now();
         // A preflight: no fault, no auth, no rate limit, no journal entry.
         if let Some(response) = self.cors.as_ref().and_then(|cors| cors.preflight(request)) {
-            self.log(request, &response, started);
+            self.log(request, &response, started, SystemTime::now());
             return Handled {
                 response,
                 delay: None,
@@ -114,24 +118,29 @@ impl App {
         }
     }
 
-    /// The request's `tracing` line; returns its latency in microseconds.
-    fn log(&self, request: &Request<Bytes>, response: &Response<Bytes>, started: Instant) -> u64 {
+    /// The request's line; returns its latency in microseconds.
+    fn log(
+        &self,
+        request: &Request<Bytes>,
+        response: &Response<Bytes>,
+        started: Instant,
+        at: SystemTime,
+    ) -> u64 {
         let latency_us = started.elapsed().as_micros() as u64;
         let path = request.uri().path_and_query();
-        // `&str` fields: recorded as strings, without the `fmt` machinery of `%`.
-        tracing::info!(
-            target: "beacon_mock::request",
-            api = self.service.api.name(),
-            method = request.method().as_str(),
-            path = path.map_or(request.uri().path(), |p| p.as_str()),
-            status = response.status().as_u16(),
+        self.request_log.log(&RequestLine {
+            api: self.service.api,
+            method: request.method().as_str(),
+            path: path.map_or(request.uri().path(), |p| p.as_str()),
+            status: response.status().as_u16(),
             latency_us,
-        );
+            at,
+        });
         latency_us
     }
 
-    /// One `tracing` line and one journal entry; the journal keeps cheap clones and formats
-    /// them when it is read.
+    /// One log line and one journal entry, at one time; the journal keeps cheap clones and
+    /// formats them when it is read.
     fn record(
         &self,
         request: &Request<Bytes>,
@@ -139,17 +148,22 @@ impl App {
         principal: Option<Arc<str>>,
         started: Instant,
     ) {
-        let latency_us = self.log(request, response, started);
+        let at = SystemTime::now();
+        let latency_us = self.log(request, response, started, at);
         let path = request.uri().path_and_query();
         let status = response.status().as_u16();
         // An injected status answers before auth, but the journal still shows what was sent.
         let path = path.map_or(request.uri().path(), |p| p.as_str());
+        let outcome = Outcome {
+            status,
+            at,
+            latency_us,
+            principal,
+        };
         self.journal.push(Recorded::new(
             request.method(),
             path,
-            status,
-            latency_us,
-            principal,
+            outcome,
             request.headers(),
             request.body(),
         ));

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::defect::Defect;
 use crate::fixtures::Fixtures;
+use crate::request_log::RequestLogSink;
 
 /// How the mock behaves; shared by both APIs. Set through [`crate::MockServerBuilder`], the one
 /// way to configure a mock.
@@ -26,6 +27,8 @@ pub(crate) struct MockConfig {
     pub(crate) cors: bool,
     /// The listeners serve HTTPS: the admin API's own origin is `https://`.
     pub(crate) https: bool,
+    /// Where the per-request line goes (the `tracing` event by default).
+    pub(crate) request_log: RequestLogSink,
 }
 
 impl Default for MockConfig {
@@ -39,6 +42,7 @@ impl Default for MockConfig {
             admin_token: None,
             cors: true,
             https: false,
+            request_log: RequestLogSink::default(),
         }
     }
 }

@@ -57,18 +57,45 @@ pub(crate) struct Recorded {
 /// Bytes ahead of each copied header: its name's and its value's lengths, each a `u16`.
 const HEADER_PREFIX_BYTES: usize = 4;
 
+/// How a journaled request was answered.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub(crate) status: u16,
+    /// When the answer was ready.
+    pub(crate) at: SystemTime,
+    pub(crate) latency_us: u64,
+    /// The workspace or account id it authenticated as.
+    pub(crate) principal: Option<Arc<str>>,
+}
+
+impl Outcome {
+    #[cfg(test)]
+    fn now(status: u16) -> Self {
+        Self {
+            status,
+            at: SystemTime::now(),
+            latency_us: 1,
+            principal: None,
+        }
+    }
+}
+
 impl Recorded {
     /// An entry owning bounded copies of `path`, the `Authorization` value, the other
     /// `headers` (up to [`MAX_JOURNAL_HEADER_BYTES`]) and `body`, in one allocation.
     pub(crate) fn new(
         method: &Method,
         path: &str,
-        status: u16,
-        latency_us: u64,
-        principal: Option<Arc<str>>,
+        outcome: Outcome,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Self {
+        let Outcome {
+            status,
+            at,
+            latency_us,
+            principal,
+        } = outcome;
         let mut path_end = path.len().min(MAX_PATH_BYTES);
         while !path.is_char_boundary(path_end) {
             path_end -= 1;
@@ -115,7 +142,7 @@ impl Recorded {
         Self {
             method: method.clone(),
             status,
-            at: SystemTime::now(),
+            at,
             latency_us,
             principal,
             truncated: path_end < path.len(),
@@ -367,9 +394,7 @@ mod tests {
             journal.push(Recorded::new(
                 &Method::GET,
                 &long,
-                401,
-                1,
-                None,
+                Outcome::now(401),
                 &HeaderMap::new(),
                 b"",
             ));
@@ -403,7 +428,13 @@ mod tests {
     #[test]
     fn a_path_is_cut_on_a_character_boundary() {
         let path = "é".repeat(MAX_PATH_BYTES);
-        let entry = Recorded::new(&Method::GET, &path, 200, 1, None, &HeaderMap::new(), b"");
+        let entry = Recorded::new(
+            &Method::GET,
+            &path,
+            Outcome::now(200),
+            &HeaderMap::new(),
+            b"",
+        );
         assert!(entry.path().len() <= MAX_PATH_BYTES && entry.truncated);
     }
     #[test]
@@ -420,9 +451,7 @@ mod tests {
         let entry = Recorded::new(
             &Method::POST,
             "/p?q=1",
-            201,
-            7,
-            None,
+            Outcome::now(201),
             &headers,
             br#"{"a":1}"#,
         );

@@ -62,6 +62,7 @@ mod panel_api;
 pub mod proxy;
 mod rate_limit;
 mod read_cache;
+mod request_log;
 mod server;
 mod service;
 mod status_api;
@@ -87,6 +88,7 @@ use config::MockConfig;
 #[doc(hidden)]
 pub use defect::Defect;
 pub use fixtures::{FixtureError, Fixtures, MAX_FIXTURE_BYTES};
+pub use request_log::{RequestLine, RequestLog};
 pub use service::MAX_BODY_BYTES;
 #[cfg(feature = "tls")]
 pub use tls::{SELF_SIGNED_NAMES, TlsConfig, TlsError};
@@ -170,6 +172,14 @@ impl Default for MockServerBuilder {
 // Builder policy: `start` panics with a clear message on failure (tests want that);
 // `try_start` returns the error for programs.
 impl MockServerBuilder {
+    /// Sends the one line per Beacon request to `log` instead of the `tracing` event
+    /// (target `beacon_mock::request`, level `INFO`, fields `api`, `method`, `path`, `status`,
+    /// `latency_us`) the mock emits by default.
+    pub fn request_log(mut self, log: impl RequestLog) -> Self {
+        self.config.request_log = request_log::RequestLogSink(Some(Arc::new(log)));
+        self
+    }
+
     /// Shortens (or lengthens) every rate-limit window.
     pub fn rate_limit_window(mut self, window: Duration) -> Self {
         self.config.rate_limit_window = Some(window);

@@ -163,3 +163,66 @@ async fn a_faulted_request_is_journaled_with_its_redacted_token() {
     assert_eq!(entries[0].status, 500);
     assert_eq!(entries[0].token.as_deref(), Some("panel_…4f60"));
 }
+
+/// One line as a test's own [`beacon_mock::RequestLog`] keeps it.
+type Line = (Api, String, String, u16, std::time::SystemTime);
+
+/// What a [`beacon_mock::RequestLog`] of a test's own was given.
+#[derive(Default, Clone)]
+struct Lines(std::sync::Arc<std::sync::Mutex<Vec<Line>>>);
+
+impl beacon_mock::RequestLog for Lines {
+    fn log(&self, line: &beacon_mock::RequestLine<'_>) {
+        self.0.lock().unwrap().push((
+            line.api,
+            line.method.to_owned(),
+            line.path.to_owned(),
+            line.status,
+            line.at,
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_request_log_gets_one_line_per_beacon_request() {
+    let lines = Lines::default();
+    let mock = MockServer::builder()
+        .request_log(lines.clone())
+        .start()
+        .await;
+    panel(&mock).await.get("/servers/123/console?lines=5").await;
+    let status = Client::new(
+        mock.status_uri(),
+        "bkn_live_not_issued_00000000000000000000",
+    );
+    status.get("/pages").await;
+    // Admin calls are not Beacon requests: no line.
+    let journal = mock.received_requests();
+    let lines = lines.0.lock().unwrap().clone();
+    let summary: Vec<_> = lines
+        .iter()
+        .map(|(api, method, path, status, _)| (*api, method.as_str(), path.as_str(), *status))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                Api::Panel,
+                "GET",
+                "/api/v1/servers/123/console?lines=5",
+                200
+            ),
+            (Api::Status, "GET", "/api/v1/pages", 401),
+        ]
+    );
+    assert_eq!(journal.len(), lines.len());
+    for (api, .., at) in &lines {
+        // `received_requests` lists the Status API's journal first.
+        let entry = journal.iter().find(|e| e.api == *api).unwrap();
+        let at = humantime::format_rfc3339_millis(*at).to_string();
+        assert_eq!(
+            entry.at, at,
+            "the journal shows the line's time (to the millisecond)"
+        );
+    }
+}

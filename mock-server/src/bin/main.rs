@@ -228,8 +228,8 @@ fn main() {
         .with(access_log::AccessLine::new(log.clone()))
         .init();
     let result = match cli.command {
-        Some(Command::Serve(args)) => run(args),
-        None => run(cli.serve),
+        Some(Command::Serve(args)) => run(args, &log),
+        None => run(cli.serve, &log),
         Some(Command::Proxy(args)) => run_proxy(args),
     };
     log.stop();
@@ -319,7 +319,7 @@ async fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
 }
 
 #[tokio::main]
-async fn run(args: ServeArgs) -> anyhow::Result<()> {
+async fn run(args: ServeArgs, log: &access_log::BatchedStderr) -> anyhow::Result<()> {
     let fixtures = match (&args.fixtures, args.only) {
         (Some(dir), Some(only)) => {
             Fixtures::from_dir_for(dir, api_of(only)).context("invalid fixtures")?
@@ -327,7 +327,12 @@ async fn run(args: ServeArgs) -> anyhow::Result<()> {
         (Some(dir), None) => Fixtures::from_dir(dir).context("invalid fixtures")?,
         (None, _) => Fixtures::embedded(),
     };
-    let mut builder = MockServer::builder()
+    let mut builder = MockServer::builder();
+    // The access line straight to the log, past `tracing`, unless `RUST_LOG` turns it off.
+    if tracing::enabled!(target: "beacon_mock::request", tracing::Level::INFO) {
+        builder = builder.request_log(access_log::AccessLine::new(log.clone()));
+    }
+    let mut builder = builder
         .shutdown_timeout(Duration::from_secs(args.shutdown_timeout))
         .read_timeout(args.listener.read_timeout())
         .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX))
@@ -712,23 +717,33 @@ mod access_log {
         static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
 
-    /// Appends `name=value` pairs to the line.
+    /// Appends `name=value` pairs to the line, as tracing-subscriber's formatter does.
     struct Fields<'a>(&'a mut String);
 
-    impl tracing::field::Visit for Fields<'_> {
-        fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+    impl Fields<'_> {
+        fn number(&mut self, name: &str, value: u64) {
             self.0.push(' ');
-            self.0.push_str(field.name());
+            self.0.push_str(name);
             self.0.push('=');
             self.0.push_str(itoa::Buffer::new().format(value));
         }
 
-        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        fn text(&mut self, name: &str, value: &str) {
             self.0.push(' ');
-            self.0.push_str(field.name());
+            self.0.push_str(name);
             self.0.push_str("=\"");
             self.0.push_str(value);
             self.0.push('"');
+        }
+    }
+
+    impl tracing::field::Visit for Fields<'_> {
+        fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+            self.number(field.name(), value);
+        }
+
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            self.text(field.name(), value);
         }
 
         fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
@@ -737,6 +752,38 @@ mod access_log {
             self.0.push_str(field.name());
             self.0.push('=');
             let _ = write!(self.0, "{value:?}");
+        }
+    }
+
+    impl AccessLine {
+        /// Writes one line: the time, the level, the target, then what `fields` appends.
+        fn write(&self, at: SystemTime, level: &str, fields: impl FnOnce(&mut Fields<'_>)) {
+            LINE.with(|line| {
+                let mut line = line.borrow_mut();
+                line.clear();
+                CachedTime::push(&mut line, at);
+                line.push_str("  ");
+                line.push_str(level);
+                line.push(' ');
+                line.push_str(REQUEST_TARGET);
+                line.push(':');
+                fields(&mut Fields(&mut line));
+                line.push('\n');
+                let _ = (&self.log).write(line.as_bytes());
+            });
+        }
+    }
+
+    /// The mock's own lines, handed over by the library without a `tracing` event.
+    impl beacon_mock::RequestLog for AccessLine {
+        fn log(&self, request: &beacon_mock::RequestLine<'_>) {
+            self.write(request.at, "INFO", |fields| {
+                fields.text("api", request.api.name());
+                fields.text("method", request.method);
+                fields.text("path", request.path);
+                fields.number("status", u64::from(request.status));
+                fields.number("latency_us", request.latency_us);
+            });
         }
     }
 
@@ -750,26 +797,15 @@ mod access_log {
             if meta.target() != REQUEST_TARGET {
                 return;
             }
-            LINE.with(|line| {
-                let mut line = line.borrow_mut();
-                line.clear();
-                CachedTime::push(&mut line);
-                line.push_str("  ");
-                line.push_str(meta.level().as_str());
-                line.push(' ');
-                line.push_str(REQUEST_TARGET);
-                line.push(':');
-                event.record(&mut Fields(&mut line));
-                line.push('\n');
-                let _ = (&self.log).write(line.as_bytes());
+            self.write(SystemTime::now(), meta.level().as_str(), |fields| {
+                event.record(fields);
             });
         }
     }
 
     impl CachedTime {
-        /// Appends the time as [`FormatTime`] writes it: RFC 3339 UTC with microseconds.
-        fn push(line: &mut String) {
-            let now = SystemTime::now();
+        /// Appends `now` as [`FormatTime`] writes it: RFC 3339 UTC with microseconds.
+        fn push(line: &mut String, now: SystemTime) {
             let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
             SECOND.with(|second| {
                 let mut second = second.borrow_mut();
@@ -802,7 +838,7 @@ mod access_log {
     impl FormatTime for CachedTime {
         fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
             let mut time = String::with_capacity(32);
-            CachedTime::push(&mut time);
+            CachedTime::push(&mut time, SystemTime::now());
             w.write_str(&time)
         }
     }

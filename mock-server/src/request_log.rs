@@ -1,0 +1,65 @@
+//! The one line per Beacon request: a `tracing` event (target `beacon_mock::request`) unless
+//! the user gives a [`RequestLog`] of their own; a leaf module read by the app.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use beacon_spec::Api;
+
+/// What the mock logs of one Beacon request (not of `/__admin/` calls).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct RequestLine<'a> {
+    /// The API that answered.
+    pub api: Api,
+    /// The request's method.
+    pub method: &'a str,
+    /// The request's path and query.
+    pub path: &'a str,
+    /// The answer's status code.
+    pub status: u16,
+    /// From the request's head being read to its answer being ready, in microseconds.
+    pub latency_us: u64,
+    /// When the answer was ready: the time the journal shows for the request.
+    pub at: SystemTime,
+}
+
+/// Where the per-request line goes instead of the `beacon_mock::request` `tracing` event
+/// ([`crate::MockServerBuilder::request_log`]); called on the request path, so it should be
+/// cheap and must not block.
+pub trait RequestLog: Send + Sync + 'static {
+    /// Logs one request.
+    fn log(&self, line: &RequestLine<'_>);
+}
+
+/// The configured [`RequestLog`], if any.
+#[derive(Clone, Default)]
+pub(crate) struct RequestLogSink(pub(crate) Option<Arc<dyn RequestLog>>);
+
+impl fmt::Debug for RequestLogSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "RequestLogSink(user)"
+        } else {
+            "RequestLogSink(tracing)"
+        })
+    }
+}
+
+impl RequestLogSink {
+    /// Logs `line` to the user's log, or as the `tracing` event.
+    pub(crate) fn log(&self, line: &RequestLine<'_>) {
+        match &self.0 {
+            Some(log) => log.log(line),
+            None => tracing::info!(
+                target: "beacon_mock::request",
+                api = line.api.name(),
+                method = line.method,
+                path = line.path,
+                status = line.status,
+                latency_us = line.latency_us,
+            ),
+        }
+    }
+}
