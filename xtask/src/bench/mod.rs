@@ -55,8 +55,9 @@ pub(crate) struct Bench {
     /// Which cases to run.
     #[arg(long, value_enum, default_value = "all")]
     case: CaseName,
-    /// Measured runs per server and case, interleaved (mock, baseline, mock, …); the best
-    /// run of each is reported, and the ratio of each round beside it.
+    /// Measured runs per server and case, interleaved (mock, baseline, floor, mock, …, the
+    /// first case with the mock at warn just before the mock); the best run of each is
+    /// reported, and the ratio of each round beside it.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=5))]
     rounds: u64,
     /// Do not pin the server and wrk to separate cores.
@@ -217,11 +218,8 @@ impl Bench {
             let mut quiet_runs = Vec::new();
             let measure_log = i == 0 && self.mock_log.is_none();
             for _ in 0..self.rounds {
-                mock_runs.push(measure("mock", &mock, case, &load, &scratch, true)?);
-                baseline_runs.push(measure(
-                    "baseline", &baseline, case, &load, &scratch, false,
-                )?);
-                floor_runs.push(measure("floor", &floor, case, &load, &scratch, false)?);
+                // Each pair whose ratio is reported runs back to back: the mock at warn, the
+                // mock, then the baseline and the floor.
                 if measure_log {
                     quiet_runs.push(measure(
                         "mock at warn",
@@ -232,6 +230,11 @@ impl Bench {
                         false,
                     )?);
                 }
+                mock_runs.push(measure("mock", &mock, case, &load, &scratch, true)?);
+                baseline_runs.push(measure(
+                    "baseline", &baseline, case, &load, &scratch, false,
+                )?);
+                floor_runs.push(measure("floor", &floor, case, &load, &scratch, false)?);
             }
             if measure_log {
                 // The mock at its default level against the mock at warn, paired by round.
