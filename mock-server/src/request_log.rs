@@ -19,7 +19,8 @@ pub struct RequestLine<'a> {
     pub path: &'a str,
     /// The answer's status code.
     pub status: u16,
-    /// From the request's head being read to its answer being ready, in microseconds.
+    /// From the mock taking the request (its body read) to its answer being ready, in
+    /// microseconds.
     pub latency_us: u64,
     /// When the answer was ready: the time the journal shows for the request.
     pub at: SystemTime,

@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -80,27 +80,54 @@ struct Floor {
 
 type JournalEntry = (Method, u16, SystemTime, u64, Box<[u8]>);
 
+/// `at` (whose whole seconds since the epoch are `secs`) as RFC 3339 up to the seconds,
+/// formatted once per second per thread.
+fn second_text(at: SystemTime, secs: u64) -> [u8; 19] {
+    thread_local! {
+        static SECOND: std::cell::Cell<(u64, [u8; 19])> = const { std::cell::Cell::new((u64::MAX, [0; 19])) };
+    }
+    SECOND.with(|second| {
+        let (cached, text) = second.get();
+        if cached == secs {
+            return text;
+        }
+        let mut text = [0; 19];
+        let formatted = humantime::format_rfc3339_seconds(at).to_string();
+        text.copy_from_slice(&formatted.as_bytes()[..19]);
+        second.set((secs, text));
+        text
+    })
+}
+
 /// Entries the floor's journal keeps.
 const JOURNAL_ENTRIES: usize = 100_000;
 /// How often the floor's writer thread writes the queued access lines to stderr.
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Floor {
+    /// The floor, its access lines queued until [`Floor::start_writer`].
     fn new(token: &str) -> Self {
-        let access_log = Arc::new(Mutex::new(Vec::new()));
-        let queued = Arc::clone(&access_log);
-        std::thread::spawn(move || {
-            loop {
-                std::thread::sleep(FLUSH_EVERY);
-                let lines = std::mem::take(&mut *queued.lock());
-                let _ = std::io::stderr().lock().write_all(&lines);
-            }
-        });
         Self {
             tokens: HashMap::from([(Sha256::digest(token.as_bytes()).into(), 0)]),
             journal: Mutex::new(VecDeque::with_capacity(JOURNAL_ENTRIES)),
-            access_log,
+            access_log: Arc::new(Mutex::new(Vec::new())),
         }
+    }
+
+    /// Starts the thread that writes the queued access lines to stderr every [`FLUSH_EVERY`].
+    fn start_writer(self) -> Self {
+        let queued = Arc::clone(&self.access_log);
+        std::thread::spawn(move || {
+            // Two buffers swapped, as the mock's writer does: neither regrows per flush.
+            let mut spare = Vec::new();
+            loop {
+                std::thread::sleep(FLUSH_EVERY);
+                std::mem::swap(&mut *queued.lock(), &mut spare);
+                let _ = std::io::stderr().lock().write_all(&spare);
+                spare.clear();
+            }
+        });
+        self
     }
 
     /// Whose `token` is, by its digest.
@@ -113,16 +140,27 @@ impl Floor {
     fn record(&self, method: &Method, target: &str, token: &[u8], status: u16, started: Instant) {
         let latency_us = started.elapsed().as_micros() as u64;
         let copy: Box<[u8]> = [target.as_bytes(), token].concat().into();
+        let at = SystemTime::now();
         {
             let mut journal = self.journal.lock();
             if journal.len() == JOURNAL_ENTRIES {
                 journal.pop_front();
             }
-            journal.push_back((method.clone(), status, SystemTime::now(), latency_us, copy));
+            journal.push_back((method.clone(), status, at, latency_us, copy));
         }
-        let mut numbers = (itoa::Buffer::new(), itoa::Buffer::new());
-        let parts: [&[u8]; 9] = [
-            br#"INFO beacon_mock::request: api="panel" method=""#,
+        let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let mut numbers = (
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
+            itoa::Buffer::new(),
+        );
+        let micros = numbers.2.format(since.subsec_micros() + 1_000_000);
+        let parts: [&[u8]; 12] = [
+            // The time as the mock writes it: the second formatted once per second.
+            &second_text(at, since.as_secs()),
+            b".",
+            &micros.as_bytes()[1..],
+            br#"Z  INFO beacon_mock::request: api="panel" method=""#,
             method.as_str().as_bytes(),
             br#"" path=""#,
             target.as_bytes(),
@@ -201,12 +239,15 @@ impl State {
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(floor) = &self.floor {
             let headers = response.headers_mut();
-            headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT));
-            headers.insert(
-                "x-ratelimit-remaining",
-                HeaderValue::from(remaining.unwrap_or(0)),
-            );
-            headers.insert("x-ratelimit-reset", HeaderValue::from_static("1"));
+            // Counted (authenticated) requests only: Panel sends none on a 401.
+            if authorized {
+                headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT));
+                headers.insert(
+                    "x-ratelimit-remaining",
+                    HeaderValue::from(remaining.unwrap_or(0)),
+                );
+                headers.insert("x-ratelimit-reset", HeaderValue::from_static("1"));
+            }
             headers.insert(VARY, HeaderValue::from_static("Origin"));
             floor.record(req.method(), target, token, status.as_u16(), started);
         }
@@ -235,7 +276,7 @@ impl Baseline {
             expected_authorization: format!("Bearer {}", self.token).into_bytes(),
             started: Instant::now(),
             window: AtomicU64::new(0),
-            floor: self.floor.then(|| Floor::new(&self.token)),
+            floor: self.floor.then(|| Floor::new(&self.token).start_writer()),
         });
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -304,6 +345,9 @@ mod tests {
                 StatusCode::UNAUTHORIZED
             );
         }
+        let refused = floor.respond(&get("wrong"));
+        assert!(refused.headers().get("x-ratelimit-limit").is_none());
+        assert_eq!(refused.headers()[VARY], "Origin");
         assert!(bare.respond(&get("secret")).headers().get(VARY).is_none());
         let answer = floor.respond(&get("secret"));
         let headers = answer.headers();
@@ -319,15 +363,29 @@ mod tests {
         assert_eq!(headers[VARY], "Origin");
         let work = floor.floor.as_ref().unwrap();
         let journal = work.journal.lock();
-        assert_eq!(journal.len(), 3);
+        assert_eq!(journal.len(), 4);
         assert_eq!(&*journal[1].4, b"/api/v1/serverswrong");
         assert_eq!(journal[1].1, 401);
         let lines = String::from_utf8(work.access_log.lock().clone()).unwrap();
-        // The writer thread may have taken some lines already; what is queued is whole lines.
-        assert!(
-            lines
-                .lines()
-                .all(|l| l.contains(r#"path="/api/v1/servers" status="#))
-        );
+        let lines: Vec<&str> = lines.lines().collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        for (line, status) in lines.iter().zip([200, 401, 401, 200]) {
+            // `2026-11-30T21:34:06.764616Z  INFO beacon_mock::request: …`, as the mock writes it.
+            let (time, rest) = line.split_at(27);
+            assert!(
+                time.starts_with("20")
+                    && time.as_bytes()[10] == b'T'
+                    && time.as_bytes()[19] == b'.'
+                    && time.ends_with('Z')
+                    && time[20..26].bytes().all(|b| b.is_ascii_digit()),
+                "{line}"
+            );
+            assert!(
+                rest.starts_with(&format!(
+                    r#"  INFO beacon_mock::request: api="panel" method="GET" path="/api/v1/servers" status={status} latency_us="#
+                )),
+                "{line}"
+            );
+        }
     }
 }

@@ -218,8 +218,9 @@ impl Bench {
             let mut quiet_runs = Vec::new();
             let measure_log = i == 0 && self.mock_log.is_none();
             for _ in 0..self.rounds {
-                // Each pair whose ratio is reported runs back to back: the mock at warn, the
-                // mock, then the baseline and the floor.
+                // The mock at warn, the mock, the baseline, the floor: the access log's pair and
+                // the headline pair (mock, baseline) run back to back; the floor's pairs have
+                // one run between them.
                 if measure_log {
                     quiet_runs.push(measure(
                         "mock at warn",
