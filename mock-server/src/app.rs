@@ -88,7 +88,13 @@ impl App {
         let started = Instant::now();
         // A preflight: no fault, no auth, no rate limit, no journal entry.
         if let Some(response) = self.cors.as_ref().and_then(|cors| cors.preflight(request)) {
-            self.log(request, &response, started, SystemTime::now());
+            self.log(
+                request,
+                target(request),
+                &response,
+                started,
+                SystemTime::now(),
+            );
             return Handled {
                 response,
                 delay: None,
@@ -122,16 +128,16 @@ impl App {
     fn log(
         &self,
         request: &Request<Bytes>,
+        path: &str,
         response: &Response<Bytes>,
         started: Instant,
         at: SystemTime,
     ) -> u64 {
         let latency_us = started.elapsed().as_micros() as u64;
-        let path = request.uri().path_and_query();
         self.request_log.log(&RequestLine {
             api: self.service.api,
             method: request.method().as_str(),
-            path: path.map_or(request.uri().path(), |p| p.as_str()),
+            path,
             status: response.status().as_u16(),
             latency_us,
             at,
@@ -149,13 +155,11 @@ impl App {
         started: Instant,
     ) {
         let at = SystemTime::now();
-        let latency_us = self.log(request, response, started, at);
-        let path = request.uri().path_and_query();
-        let status = response.status().as_u16();
         // An injected status answers before auth, but the journal still shows what was sent.
-        let path = path.map_or(request.uri().path(), |p| p.as_str());
+        let path = target(request);
+        let latency_us = self.log(request, path, response, started, at);
         let outcome = Outcome {
-            status,
+            status: response.status().as_u16(),
             at,
             latency_us,
             principal,
@@ -168,4 +172,12 @@ impl App {
             request.body(),
         ));
     }
+}
+
+/// The request's path and query, as logged and journaled.
+fn target(request: &Request<Bytes>) -> &str {
+    request
+        .uri()
+        .path_and_query()
+        .map_or(request.uri().path(), |p| p.as_str())
 }

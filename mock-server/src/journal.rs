@@ -437,6 +437,7 @@ mod tests {
         );
         assert!(entry.path().len() <= MAX_PATH_BYTES && entry.truncated);
     }
+
     #[test]
     fn an_entry_keeps_its_headers_in_order_up_to_the_cap_and_its_body() {
         let mut headers = HeaderMap::new();

@@ -88,7 +88,7 @@ use config::MockConfig;
 #[doc(hidden)]
 pub use defect::Defect;
 pub use fixtures::{FixtureError, Fixtures, MAX_FIXTURE_BYTES};
-pub use request_log::{RequestLine, RequestLog};
+pub use request_log::{REQUEST_LOG_TARGET, RequestLine, RequestLog};
 pub use service::MAX_BODY_BYTES;
 #[cfg(feature = "tls")]
 pub use tls::{SELF_SIGNED_NAMES, TlsConfig, TlsError};

@@ -7,6 +7,9 @@ use std::time::SystemTime;
 
 use beacon_spec::Api;
 
+/// The `tracing` target of the per-request line.
+pub const REQUEST_LOG_TARGET: &str = "beacon_mock::request";
+
 /// What the mock logs of one Beacon request (not of `/__admin/` calls).
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
@@ -53,14 +56,19 @@ impl RequestLogSink {
     pub(crate) fn log(&self, line: &RequestLine<'_>) {
         match &self.0 {
             Some(log) => log.log(line),
-            None => tracing::info!(
-                target: "beacon_mock::request",
-                api = line.api.name(),
-                method = line.method,
-                path = line.path,
-                status = line.status,
-                latency_us = line.latency_us,
-            ),
+            None => trace(line),
         }
     }
+}
+
+/// `line` as the [`REQUEST_LOG_TARGET`] `tracing` event (its `at` is the subscriber's own).
+pub(crate) fn trace(line: &RequestLine<'_>) {
+    tracing::info!(
+        target: REQUEST_LOG_TARGET,
+        api = line.api.name(),
+        method = line.method,
+        path = line.path,
+        status = line.status,
+        latency_us = line.latency_us,
+    );
 }

@@ -251,7 +251,7 @@ type Answered = Result<Response<Full<Bytes>>, DroppedConnection>;
 /// injected latency (most requests, answered without building a future that awaits), or
 /// still waiting for the body or the latency.
 enum Answering {
-    Ready(Option<Answered>),
+    Ready(std::future::Ready<Answered>),
     Waiting(Pin<Box<dyn Future<Output = Answered> + Send>>),
 }
 
@@ -260,9 +260,7 @@ impl Future for Answering {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answered> {
         match self.get_mut() {
-            Answering::Ready(answer) => {
-                Poll::Ready(answer.take().expect("an answer is polled once it is ready"))
-            }
+            Answering::Ready(answer) => Pin::new(answer).poll(cx),
             Answering::Waiting(future) => future.as_mut().poll(cx),
         }
     }
@@ -279,7 +277,7 @@ impl App {
             }
         };
         match handled.delay {
-            None => Answering::Ready(Some(answer(handled))),
+            None => Answering::Ready(std::future::ready(answer(handled))),
             Some(delay) => Answering::Waiting(Box::pin(async move {
                 tokio::time::sleep(delay).await;
                 answer(handled)

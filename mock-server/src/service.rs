@@ -62,8 +62,8 @@ pub(crate) struct ApiService {
     rate_headers: &'static RateHeaders,
 }
 
-/// The policy's rate-limit header names and the values they usually carry, made once per
-/// process from static bytes: a clone costs no allocation and no reference count.
+/// The policy's rate-limit header names, made once per process from static bytes (as are the
+/// values, [`cached_numbers`]): a clone costs no allocation and no reference count.
 struct RateHeaders {
     limit: HeaderName,
     remaining: HeaderName,
@@ -77,16 +77,17 @@ const MAX_CACHED_VALUE: u64 = 4_096;
 fn cached_numbers() -> &'static [HeaderValue] {
     static NUMBERS: OnceLock<Box<[HeaderValue]>> = OnceLock::new();
     NUMBERS.get_or_init(|| {
-        let text: String = (0..=MAX_CACHED_VALUE).map(|n| n.to_string()).collect();
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for n in 0..=MAX_CACHED_VALUE {
+            text.push_str(itoa::Buffer::new().format(n));
+            ends.push(text.len());
+        }
         let text: &'static str = Box::leak(text.into_boxed_str());
-        let mut rest = text;
-        (0..=MAX_CACHED_VALUE)
-            .map(|n| {
-                let digits = n.checked_ilog10().unwrap_or(0) as usize + 1;
-                let (number, after) = rest.split_at(digits);
-                rest = after;
-                HeaderValue::from_static(number)
-            })
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        starts
+            .zip(&ends)
+            .map(|(start, &end)| HeaderValue::from_static(&text[start..end]))
             .collect()
     })
 }
@@ -185,11 +186,6 @@ impl ApiService {
                 router: Router::new(api, PanelOperation::ALL),
             },
         };
-        let limiter = RateLimiter::new(
-            api.rate_limit(),
-            config.rate_limit_window,
-            config.rate_limit,
-        );
         let service = Self {
             api,
             state,
@@ -198,7 +194,11 @@ impl ApiService {
             defect: config.defect,
             tokens: TokenStore::default(),
             rate_headers: RateHeaders::of(api),
-            limiter,
+            limiter: RateLimiter::new(
+                api.rate_limit(),
+                config.rate_limit_window,
+                config.rate_limit,
+            ),
             reads: ReadCache::default(),
         };
         {

@@ -329,7 +329,7 @@ async fn run(args: ServeArgs, log: &access_log::BatchedStderr) -> anyhow::Result
     };
     let mut builder = MockServer::builder();
     // The access line straight to the log, past `tracing`, unless `RUST_LOG` turns it off.
-    if tracing::enabled!(target: "beacon_mock::request", tracing::Level::INFO) {
+    if tracing::enabled!(target: beacon_mock::REQUEST_LOG_TARGET, tracing::Level::INFO) {
         builder = builder.request_log(access_log::AccessLine::new(log.clone()));
     }
     let mut builder = builder
@@ -673,7 +673,7 @@ mod access_log {
     }
 
     /// The target of the one line per request the library logs.
-    pub(super) const REQUEST_TARGET: &str = "beacon_mock::request";
+    pub(super) const REQUEST_TARGET: &str = beacon_mock::REQUEST_LOG_TARGET;
 
     /// tracing-subscriber's formatter for every event but the access line, which
     /// [`AccessLine`] writes.

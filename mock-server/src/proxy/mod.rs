@@ -402,14 +402,14 @@ impl Answer for ProxyApp {
             return Ok(self.admin(&request).map(ProxyBody::full));
         }
         let response = self.exchange(&request, read_timeout).await;
-        tracing::info!(
-            target: "beacon_mock::request",
-            api = self.api.name(),
-            method = request.method().as_str(),
-            path = request.uri().path_and_query().map_or(path, |p| p.as_str()),
-            status = response.status().as_u16(),
-            latency_us = started.elapsed().as_micros() as u64,
-        );
+        crate::request_log::trace(&crate::RequestLine {
+            api: self.api,
+            method: request.method().as_str(),
+            path: request.uri().path_and_query().map_or(path, |p| p.as_str()),
+            status: response.status().as_u16(),
+            latency_us: started.elapsed().as_micros() as u64,
+            at: SystemTime::now(),
+        });
         Ok(response)
     }
 }

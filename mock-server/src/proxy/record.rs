@@ -385,7 +385,6 @@ fn entry<'a, T: Keyed>(list: &'a mut Vec<T>, key: &str) -> &'a mut T {
     &mut list[at]
 }
 
-/// `list` in the order of `listed` and only what it holds, or as first seen without a list.
 /// Records a list read: each item whose key is this principal's (`mine`) is set on its entry
 /// through `set`; returns their keys in the list's order.
 fn record_list<T: Keyed, V>(
@@ -403,6 +402,7 @@ fn record_list<T: Keyed, V>(
     listed
 }
 
+/// `list` in the order of `listed` and only what it holds, or as first seen without a list.
 fn in_list_order<'a, T: Keyed>(
     list: &'a [T],
     listed: Option<&'a [String]>,

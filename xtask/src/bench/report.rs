@@ -26,7 +26,7 @@ impl Row {
         let round_ratios = mock
             .iter()
             .zip(&baseline)
-            .map(|(m, b)| m.load.requests_per_sec / b.load.requests_per_sec.max(1.0))
+            .map(|(m, b)| throughput_ratio(m, b))
             .collect();
         Self {
             case,
@@ -34,6 +34,11 @@ impl Row {
             baseline: best(baseline),
             round_ratios,
         }
+    }
+
+    /// The best run's throughput over the best run's of what it is compared with.
+    fn ratio(&self) -> f64 {
+        throughput_ratio(&self.mock, &self.baseline)
     }
 
     fn rounds(&self) -> String {
@@ -44,6 +49,11 @@ impl Row {
             .collect();
         ratios.join(", ")
     }
+}
+
+/// `a`'s requests per second over `b`'s.
+fn throughput_ratio(a: &Measurement, b: &Measurement) -> f64 {
+    a.load.requests_per_sec / b.load.requests_per_sec.max(1.0)
 }
 
 /// The run with the highest throughput.
@@ -77,7 +87,7 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
             baseline,
             ..
         } = row;
-        let ratio = mock.load.requests_per_sec / baseline.load.requests_per_sec.max(1.0);
+        let ratio = row.ratio();
         let p99_ratio = mock.load.p99_ms / baseline.load.p99_ms.max(0.001);
         let cpu_ratio = mock.requests_per_cpu_sec() / baseline.requests_per_cpu_sec().max(1.0);
         let _ = writeln!(
@@ -122,7 +132,7 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
     }
     if let Some(log) = log_cost {
         let (default, quiet) = (log.mock, log.baseline);
-        let raw = 1.0 - default.load.requests_per_sec / quiet.load.requests_per_sec.max(1.0);
+        let raw = 1.0 - log.ratio();
         let cpu = 1.0 - default.requests_per_cpu_sec() / quiet.requests_per_cpu_sec().max(1.0);
         let rounds: Vec<String> = log
             .round_ratios
@@ -173,9 +183,9 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
             "| {} | {:.0} | {:.2}× | {} | {:.2}× | {} | {:.2} ms |",
             floor.case.name,
             floor.mock.load.requests_per_sec,
-            floor.mock.load.requests_per_sec / floor.baseline.load.requests_per_sec.max(1.0),
+            floor.ratio(),
             floor.rounds(),
-            mock.mock.load.requests_per_sec / mock.baseline.load.requests_per_sec.max(1.0),
+            mock.ratio(),
             mock.rounds(),
             floor.mock.load.p99_ms,
         );
@@ -213,7 +223,7 @@ pub(crate) fn render_proxy(rows: &[Row]) -> String {
             case.name,
             proxied.load.requests_per_sec,
             direct.load.requests_per_sec,
-            proxied.load.requests_per_sec / direct.load.requests_per_sec.max(1.0),
+            row.ratio(),
             proxied.load.p50_ms,
             proxied.load.p99_ms,
             direct.load.p50_ms,
