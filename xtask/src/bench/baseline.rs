@@ -26,7 +26,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, VARY};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, VARY};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -57,7 +57,8 @@ pub(crate) struct Baseline {
 /// What every connection shares: the bodies, the expected header and the rate-limit counter.
 #[derive(Debug)]
 struct State {
-    bodies: HashMap<(Method, String), Bytes>,
+    /// By method, then by path and query: looked up without building an owned key.
+    bodies: HashMap<Method, HashMap<String, Bytes>>,
     expected_authorization: Vec<u8>,
     started: Instant,
     /// The current window (whole seconds since start) in the high 32 bits, its count in the low.
@@ -179,6 +180,13 @@ impl Floor {
 
 /// Requests allowed per one-second window before 429 (as high as the mock's bench limit).
 const RATE_LIMIT: u32 = 1_000_000_000;
+/// [`RATE_LIMIT`] as its header value, written once (the mock keeps its limit's value too).
+const RATE_LIMIT_TEXT: &str = "1000000000";
+/// The rate-limit header names, parsed at compile time: a `&str` name would be checked on
+/// every insert (the mock keeps its names ready too).
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 impl State {
     /// Counts one request in the current window: `Some(remaining)` when it is admitted.
@@ -222,7 +230,11 @@ impl State {
             )
         } else if let Some(left) = self.admit() {
             remaining = Some(left);
-            match self.bodies.get(&(req.method().clone(), target.to_owned())) {
+            match self
+                .bodies
+                .get(req.method())
+                .and_then(|by_target| by_target.get(target))
+            {
                 Some(body) => (StatusCode::OK, body.clone()),
                 None => (
                     StatusCode::NOT_FOUND,
@@ -244,12 +256,12 @@ impl State {
             let headers = response.headers_mut();
             // Counted (authenticated) requests only: Panel sends none on a 401.
             if authorized {
-                headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT));
+                headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from_static(RATE_LIMIT_TEXT));
                 headers.insert(
-                    "x-ratelimit-remaining",
+                    X_RATELIMIT_REMAINING,
                     HeaderValue::from(remaining.unwrap_or(0)),
                 );
-                headers.insert("x-ratelimit-reset", HeaderValue::from_static("1"));
+                headers.insert(X_RATELIMIT_RESET, HeaderValue::from_static("1"));
             }
             headers.insert(VARY, HeaderValue::from_static("Origin"));
             floor.record(req.method(), target, token(), status.as_u16(), started);
@@ -263,7 +275,7 @@ impl Baseline {
         let index = self.bodies.join("index");
         let index = std::fs::read_to_string(&index)
             .with_context(|| format!("cannot read {}", index.display()))?;
-        let mut bodies = HashMap::new();
+        let mut bodies: HashMap<Method, HashMap<String, Bytes>> = HashMap::new();
         for line in index.lines() {
             let mut words = line.split_whitespace();
             let (Some(method), Some(target), Some(file)) =
@@ -272,7 +284,10 @@ impl Baseline {
                 anyhow::bail!("malformed index line {line:?}");
             };
             let body = std::fs::read(self.bodies.join(file))?;
-            bodies.insert((method.parse()?, target.to_owned()), Bytes::from(body));
+            bodies
+                .entry(method.parse()?)
+                .or_default()
+                .insert(target.to_owned(), Bytes::from(body));
         }
         let state = Arc::new(State {
             bodies,
@@ -320,8 +335,8 @@ mod tests {
     fn state(floor: bool) -> State {
         State {
             bodies: HashMap::from([(
-                (Method::GET, "/api/v1/servers".to_owned()),
-                Bytes::from_static(b"[]"),
+                Method::GET,
+                HashMap::from([("/api/v1/servers".to_owned(), Bytes::from_static(b"[]"))]),
             )]),
             expected_authorization: b"Bearer secret".to_vec(),
             started: Instant::now(),
