@@ -220,7 +220,7 @@ fn main() {
         ))
         .with_writer(
             log.clone()
-                .with_filter(|meta| meta.target() != access_log::REQUEST_TARGET),
+                .with_filter(|meta| meta.target() != beacon_mock::REQUEST_LOG_TARGET),
         );
     tracing_subscriber::registry()
         .with(filter)
@@ -560,6 +560,7 @@ mod access_log {
     use std::thread::JoinHandle;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+    use beacon_mock::REQUEST_LOG_TARGET;
     use parking_lot::{Condvar, Mutex};
     use tracing_subscriber::fmt::format::Writer;
     use tracing_subscriber::fmt::time::FormatTime;
@@ -672,9 +673,6 @@ mod access_log {
         }
     }
 
-    /// The target of the one line per request the library logs.
-    pub(super) const REQUEST_TARGET: &str = beacon_mock::REQUEST_LOG_TARGET;
-
     /// tracing-subscriber's formatter for every event but the access line, which
     /// [`AccessLine`] writes.
     pub(super) struct SkipAccessLines<F>(pub(super) F);
@@ -691,7 +689,7 @@ mod access_log {
             writer: Writer<'_>,
             event: &tracing::Event<'_>,
         ) -> std::fmt::Result {
-            if event.metadata().target() == REQUEST_TARGET {
+            if event.metadata().target() == REQUEST_LOG_TARGET {
                 // Nothing to write; the writer is filtered too, so nothing is written.
                 return Ok(());
             }
@@ -765,7 +763,7 @@ mod access_log {
                 line.push_str("  ");
                 line.push_str(level);
                 line.push(' ');
-                line.push_str(REQUEST_TARGET);
+                line.push_str(REQUEST_LOG_TARGET);
                 line.push(':');
                 fields(&mut Fields(&mut line));
                 line.push('\n');
@@ -794,7 +792,7 @@ mod access_log {
             _: tracing_subscriber::layer::Context<'_, S>,
         ) {
             let meta = event.metadata();
-            if meta.target() != REQUEST_TARGET {
+            if meta.target() != REQUEST_LOG_TARGET {
                 return;
             }
             self.write(SystemTime::now(), meta.level().as_str(), |fields| {

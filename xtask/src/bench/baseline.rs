@@ -209,17 +209,17 @@ impl State {
 
     fn respond<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
         // The floor's clock and token; the bare baseline reads neither.
-        let started = self.floor.is_some().then(Instant::now);
+        let floor = self.floor.as_ref().map(|floor| (floor, Instant::now()));
         let authorization = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
         let token = || {
             authorization
                 .and_then(|value| value.strip_prefix(b"Bearer "))
                 .unwrap_or_default()
         };
-        let authorized = match &self.floor {
+        let authorized = match floor {
             None => authorization
                 .is_some_and(|value| bool::from(value.ct_eq(&self.expected_authorization))),
-            Some(floor) => floor.principal(token()).is_some(),
+            Some((floor, _)) => floor.principal(token()).is_some(),
         };
         let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
         let mut remaining = None;
@@ -252,7 +252,7 @@ impl State {
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let (Some(floor), Some(started)) = (&self.floor, started) {
+        if let Some((floor, started)) = floor {
             let headers = response.headers_mut();
             // Counted (authenticated) requests only: Panel sends none on a 401.
             if authorized {

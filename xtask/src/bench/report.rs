@@ -71,15 +71,37 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// A Markdown table's head after a blank line: the column names, then as many separators.
+fn table_head(out: &mut String, columns: &[&str]) {
+    out.push_str("\n|");
+    for column in columns {
+        let _ = write!(out, " {column} |");
+    }
+    out.push_str("\n|");
+    out.push_str(&"---|".repeat(columns.len()));
+    out.push('\n');
+}
+
 /// The table of `rows`, then the access log's cost when `log_cost` is given: a row whose
 /// `mock` ran at the default level and whose `baseline` is the mock at `warn`.
 pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\n| case | mock req/s | baseline req/s | ratio (target) | mock p99 | baseline p99 | p99 ratio (≤ {MAX_P99_RATIO}) | req per server CPU-s ratio | ratio per round | failed answers (mock/baseline) | machine busy, cores (mock/baseline) |"
+    table_head(
+        &mut out,
+        &[
+            "case",
+            "mock req/s",
+            "baseline req/s",
+            "ratio (target)",
+            "mock p99",
+            "baseline p99",
+            &format!("p99 ratio (≤ {MAX_P99_RATIO})"),
+            "req per server CPU-s ratio",
+            "ratio per round",
+            "failed answers (mock/baseline)",
+            "machine busy, cores (mock/baseline)",
+        ],
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let Row {
             case,
@@ -108,11 +130,14 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
             baseline.machine_busy_cores,
         );
     }
-    let _ = writeln!(
-        out,
-        "\n| server | idle RSS (< {MAX_IDLE_RSS_MIB} MiB) | first answer after spawn (< {MAX_FIRST_ANSWER_MS} ms) |"
+    table_head(
+        &mut out,
+        &[
+            "server",
+            &format!("idle RSS (< {MAX_IDLE_RSS_MIB} MiB)"),
+            &format!("first answer after spawn (< {MAX_FIRST_ANSWER_MS} ms)"),
+        ],
     );
-    let _ = writeln!(out, "|---|---|---|");
     for (label, pick) in [
         ("mock", (|r: &Row| r.mock) as fn(&Row) -> Measurement),
         ("baseline", |r: &Row| r.baseline),
@@ -172,11 +197,18 @@ pub(crate) struct FloorRow {
 /// Where the gap goes: the floor's ratio to the baseline, and the mock's to the floor.
 pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\n| case | floor req/s | floor / baseline | per round | mock / floor | per round | floor p99 |"
+    table_head(
+        &mut out,
+        &[
+            "case",
+            "floor req/s",
+            "floor / baseline",
+            "per round",
+            "mock / floor",
+            "per round",
+            "floor p99",
+        ],
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for FloorRow { floor, mock } in rows {
         let _ = writeln!(
             out,
@@ -205,11 +237,20 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
 /// mock alone, in the same run.
 pub(crate) fn render_proxy(rows: &[Row]) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "\n| case (proxy) | through the proxy req/s | mock alone req/s | ratio | proxied p50 / p99 | direct p50 / p99 | p99 ratio | ratio per round | failed answers (proxied/direct) |"
+    table_head(
+        &mut out,
+        &[
+            "case (proxy)",
+            "through the proxy req/s",
+            "mock alone req/s",
+            "ratio",
+            "proxied p50 / p99",
+            "direct p50 / p99",
+            "p99 ratio",
+            "ratio per round",
+            "failed answers (proxied/direct)",
+        ],
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let Row {
             case,
