@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 
-use super::{Case, TOKEN};
+use super::{Case, TOKEN, proc};
 
 /// Extra time wrk gets past its own duration before it is killed.
 const GRACE: Duration = Duration::from_secs(10);
@@ -38,6 +38,9 @@ pub(crate) struct LoadResult {
     pub(crate) p99_ms: f64,
     /// Answers that were not 2xx or 3xx, and socket errors.
     pub(crate) failures: u64,
+    /// wrk's CPU time over its run's wall time: the share of one core its one thread used.
+    /// Near 1, wrk is the bottleneck and the server could have answered more.
+    pub(crate) client_busy: f64,
 }
 
 /// How wrk drives one server.
@@ -103,9 +106,19 @@ impl Load {
             }
         };
         command.arg(url).stdin(Stdio::null()).stdout(Stdio::piped());
+        let started = Instant::now();
         let mut child = command.spawn().context("cannot run wrk")?;
-        let deadline = Instant::now() + duration + GRACE;
-        while child.try_wait()?.is_none() {
+        let deadline = started + duration + GRACE;
+        // wrk's CPU ticks, read while it runs (`taskset` execs it, so the pid is wrk's); the
+        // last read is at most one poll before it exits.
+        let mut client_ticks = 0;
+        loop {
+            if let Ok(ticks) = proc::process_ticks(child.id()) {
+                client_ticks = ticks;
+            }
+            if child.try_wait()?.is_some() {
+                break;
+            }
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -113,9 +126,12 @@ impl Load {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let wall = started.elapsed().as_secs_f64();
         let output = child.wait_with_output()?;
         ensure!(output.status.success(), "wrk failed ({})", output.status);
-        parse(&String::from_utf8_lossy(&output.stdout))
+        let mut result = parse(&String::from_utf8_lossy(&output.stdout))?;
+        result.client_busy = client_ticks as f64 / proc::TICKS_PER_SEC / wall.max(0.001);
+        Ok(result)
     }
 }
 

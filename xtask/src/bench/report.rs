@@ -9,6 +9,8 @@ const MAX_P99_RATIO: f64 = 1.5;
 const MAX_IDLE_RSS_MIB: f64 = 15.0;
 const MAX_FIRST_ANSWER_MS: f64 = 50.0;
 const MAX_LOG_COST_PERCENT: f64 = 5.0;
+/// wrk's busy share of its core from which a run counts as bound by the load generator.
+const CLIENT_BOUND_BUSY: f64 = 0.95;
 
 pub(crate) struct Row {
     pub(crate) case: Case,
@@ -100,6 +102,7 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
             "ratio per round",
             "failed answers (mock/baseline)",
             "machine busy, cores (mock/baseline)",
+            "wrk busy (mock/baseline)",
         ],
     );
     for row in rows {
@@ -114,7 +117,7 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
         let cpu_ratio = mock.requests_per_cpu_sec() / baseline.requests_per_cpu_sec().max(1.0);
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.0} | {ratio:.2}× (≥ {}) {} | {:.2} ms | {:.2} ms | {p99_ratio:.2}× {} | {cpu_ratio:.2}× | {} | {}/{} | {:.2}/{:.2} |",
+            "| {} | {:.0} | {:.0} | {ratio:.2}× (≥ {}) {} | {:.2} ms | {:.2} ms | {p99_ratio:.2}× {} | {cpu_ratio:.2}× | {} | {}/{} | {:.2}/{:.2} | {:.0}%/{:.0}% |",
             case.name,
             mock.load.requests_per_sec,
             baseline.load.requests_per_sec,
@@ -128,8 +131,11 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
             baseline.load.failures,
             mock.machine_busy_cores,
             baseline.machine_busy_cores,
+            mock.load.client_busy * 100.0,
+            baseline.load.client_busy * 100.0,
         );
     }
+    client_bound(&mut out, rows);
     table_head(
         &mut out,
         &[
@@ -181,9 +187,34 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
         "\nratio: the mock's best requests/s over the baseline's best under the same wrk load; \
          ratio per round: each interleaved pair's ratio, whose spread is the machine's noise; \
          req per server CPU-s: the same ratio normalised by each server's own CPU time; \
-         RSS and first answer: the worst over the cases."
+         wrk busy: wrk's CPU time over its run, in % of the one core its one thread can use \
+         (from {:.0}% a run counts as bound by the load generator); \
+         RSS and first answer: the worst over the cases.",
+        CLIENT_BOUND_BUSY * 100.0
     );
     out
+}
+
+/// A line for each best run whose wrk was (nearly) always busy: that server could have
+/// answered more than wrk asked, so its req/s is a lower bound.
+fn client_bound(out: &mut String, rows: &[Row]) {
+    for row in rows {
+        for (label, run, bound) in [
+            ("mock", &row.mock, "the ratio is a lower bound"),
+            ("baseline", &row.baseline, "the ratio is an upper bound"),
+        ] {
+            if run.load.client_busy >= CLIENT_BOUND_BUSY {
+                let _ = writeln!(
+                    out,
+                    "\nbound by the load generator ({}): wrk was {:.0}% busy against the {label}, whose {:.0} req/s \
+                     is a lower bound; {bound}.",
+                    row.case.name,
+                    run.load.client_busy * 100.0,
+                    run.load.requests_per_sec,
+                );
+            }
+        }
+    }
 }
 
 /// One case's gap to the baseline, split at the floor.
@@ -300,6 +331,7 @@ mod tests {
                 p50_ms: 0.5,
                 p99_ms: 1.0,
                 failures: 0,
+                client_busy: 0.5,
             },
             server_cpu_secs: 1.0,
             machine_busy_cores: 1.0,
@@ -329,6 +361,25 @@ mod tests {
             table.contains("cost 4.0% of throughput (per round: 4.0%, 10.0%)"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn a_run_whose_wrk_was_always_busy_is_called_bound_by_the_load_generator() {
+        let case = crate::bench::CASES[0];
+        let mut saturated = run(120.0);
+        saturated.load.client_busy = 0.97;
+        let bound = render(&[Row::new(case, vec![run(90.0)], vec![saturated])], None);
+        assert!(bound.contains("| 50%/97% |"), "{bound}");
+        assert!(
+            bound.contains(
+                "bound by the load generator (GET /servers): wrk was 97% busy against the baseline, \
+                 whose 120 req/s is a lower bound; the ratio is an upper bound."
+            ),
+            "{bound}"
+        );
+        assert!(!bound.contains("against the mock"), "{bound}");
+        let free = render(&[Row::new(case, vec![run(90.0)], vec![run(120.0)])], None);
+        assert!(!free.contains("bound by the load generator ("), "{free}");
     }
 
     #[test]
