@@ -11,7 +11,7 @@ pub enum ConformanceError {
     Usage(String),
     /// The budget cannot hold the plan's minimum; nothing was sent.
     #[error(
-        "the plan needs at least {needed} requests (one generated case per property) but --max-requests is {budget}; pass --max-requests {needed} or more, or select fewer checks or phases (nothing was sent)"
+        "the plan needs at least {needed} requests (one generated case per property) but --max-requests is {budget}; pass --max-requests {needed} or more, or run fewer phases with --phases (nothing was sent)"
     )]
     BudgetTooSmall {
         /// The smallest budget that holds the plan.

@@ -68,11 +68,16 @@ impl Plan {
     /// The most requests the run sends when the deployment behaves (shrinking a failure
     /// and extra settling reads come from the rest of the budget).
     pub fn requests(&self) -> u32 {
-        self.setup + self.unit_requests() + self.throttle_allowance
+        self.setup
+            .saturating_add(self.unit_requests())
+            .saturating_add(self.throttle_allowance)
     }
 
+    /// Saturating: a plan of more than `u32::MAX` requests fits no budget either way.
     fn unit_requests(&self) -> u32 {
-        self.units.iter().map(|u| u.requests).sum()
+        self.units
+            .iter()
+            .fold(0, |sum, u| sum.saturating_add(u.requests))
     }
 
     /// The units that will run.
@@ -203,8 +208,20 @@ pub(crate) fn build(config: &Config) -> Result<Plan, ConformanceError> {
         .runnable()
         .any(|u| matches!(u.phase, Some(Phase::Fuzz | Phase::Stateful)));
     plan.cost(config.cases);
-    while plan.requests() > plan.budget && fuzzes && plan.cases > 1 {
-        plan.cost(plan.cases - 1);
+    if plan.requests() > plan.budget && fuzzes && config.cases > 1 {
+        // The most cases that fit: requests never fall as cases grow, so halve the range
+        // between a count that fits (or 1) and one that does not.
+        let (mut fits, mut over) = (1, config.cases);
+        while over - fits > 1 {
+            let middle = fits + (over - fits) / 2;
+            plan.cost(middle);
+            if plan.requests() <= plan.budget {
+                fits = middle;
+            } else {
+                over = middle;
+            }
+        }
+        plan.cost(fits);
     }
     if plan.requests() > plan.budget {
         let mut smallest = plan.clone();
@@ -229,7 +246,7 @@ impl Plan {
             };
         }
         let limit = self.api.rate_limit().tightest_limit();
-        self.throttle_allowance = (self.setup + self.unit_requests()) / limit + 1;
+        self.throttle_allowance = self.setup.saturating_add(self.unit_requests()) / limit + 1;
     }
 }
 
@@ -250,6 +267,10 @@ fn push_units(
     }
 }
 
+/// The longest `--timeout` accepted: an hour per request is past any deployment worth
+/// checking, and far from the clock's overflow.
+pub(crate) const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(3_600);
+
 fn validate(config: &Config) -> Result<(), ConformanceError> {
     let usage = |message: &str| Err(ConformanceError::Usage(message.to_owned()));
     if config.cases == 0 {
@@ -264,10 +285,25 @@ fn validate(config: &Config) -> Result<(), ConformanceError> {
     if config.request_timeout.is_zero() {
         return usage("--timeout must be at least 1 second");
     }
-    if !matches!(config.base_url.scheme(), "http" | "https") {
+    if config.request_timeout > MAX_REQUEST_TIMEOUT {
         return Err(ConformanceError::Usage(format!(
-            "--base-url must be an http or https URL, not {}",
-            config.base_url
+            "--timeout must be at most {} seconds",
+            MAX_REQUEST_TIMEOUT.as_secs()
+        )));
+    }
+    // Neither of the next two echoes the URL: it could hold a password or a secret.
+    let url = &config.base_url;
+    if !url.username().is_empty() || url.password().is_some() {
+        return usage(
+            "--base-url must not hold a user name or password; the token goes in --token",
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return usage("--base-url must not have a query or a fragment");
+    }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConformanceError::Usage(format!(
+            "--base-url must be an http or https URL, not {url}"
         )));
     }
     Ok(())
@@ -335,4 +371,76 @@ fn gate(config: &Config, check: &Check, op: &Operation) -> Option<String> {
         return Some("writes on Panel touch only --server-id; pass it".to_owned());
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Token;
+
+    fn config(api: Api) -> Config {
+        let url = url::Url::parse("http://127.0.0.1:1/api/v1").expect("a URL");
+        Config::new(api, url, Token::new("t"))
+    }
+
+    fn usage_error(config: &Config) -> String {
+        match build(config) {
+            Err(ConformanceError::Usage(message)) => message,
+            other => panic!("not a usage error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cases_are_lowered_to_the_most_that_fit_even_from_the_largest_count() {
+        for api in Api::ALL {
+            let mut asked = config(api);
+            asked.cases = 1_000;
+            let lowered = build(&asked).expect("a plan");
+            assert!(lowered.cases < 1_000, "{}", lowered.cases);
+            assert!(lowered.requests() <= lowered.budget);
+            // One more case would not fit.
+            let mut more = lowered.clone();
+            more.cost(lowered.cases + 1);
+            assert!(more.requests() > more.budget);
+            // The largest count lands on the same number, and its costs do not wrap.
+            asked.cases = u32::MAX;
+            let from_max = build(&asked).expect("a plan");
+            assert_eq!(from_max.cases, lowered.cases);
+            assert_eq!(from_max.requested_cases, u32::MAX);
+            let mut whole = from_max.clone();
+            whole.cost(u32::MAX);
+            assert_eq!(whole.requests(), u32::MAX, "saturated, not wrapped");
+        }
+    }
+
+    #[test]
+    fn a_timeout_past_an_hour_and_a_url_with_credentials_or_a_query_are_usage_errors() {
+        let mut long = config(Api::Panel);
+        long.request_timeout = Duration::from_secs(u64::MAX);
+        assert_eq!(usage_error(&long), "--timeout must be at most 3600 seconds");
+        long.request_timeout = MAX_REQUEST_TIMEOUT;
+        assert!(build(&long).is_ok());
+        for (url, expected) in [
+            (
+                "http://user:secret@127.0.0.1:1/api/v1",
+                "--base-url must not hold a user name or password; the token goes in --token",
+            ),
+            (
+                "http://user@127.0.0.1:1/api/v1",
+                "--base-url must not hold a user name or password; the token goes in --token",
+            ),
+            (
+                "http://127.0.0.1:1/api/v1?x=1",
+                "--base-url must not have a query or a fragment",
+            ),
+            (
+                "http://127.0.0.1:1/api/v1#top",
+                "--base-url must not have a query or a fragment",
+            ),
+        ] {
+            let mut odd = config(Api::Status);
+            odd.base_url = url::Url::parse(url).expect("a URL");
+            assert_eq!(usage_error(&odd), expected, "{url}");
+        }
+    }
 }

@@ -143,6 +143,18 @@ fn discover(config: &Config, client: &Client) -> Result<Target, ConformanceError
                 .server_id
                 .as_deref()
                 .map(|id| ServerId(id.to_owned()).path_segment().to_owned());
+            if let Some(id) = chosen.as_ref().filter(|id| !target.servers.contains(id)) {
+                // A typo, or a server of another account: the user's mistake, not the
+                // deployment's, so nothing is checked against it.
+                return Err(ConformanceError::Usage(format!(
+                    "--server-id {id} is not one of the servers this token lists ({})",
+                    if target.servers.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        target.servers.join(", ")
+                    }
+                )));
+            }
             target.read_server = chosen.clone().or_else(|| target.servers.first().cloned());
             target.write_server = chosen;
         }

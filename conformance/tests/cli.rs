@@ -30,6 +30,13 @@ fn against(deployment: &Deployment, args: &[&str]) -> Command {
     command
 }
 
+/// Runs `command` to its end: its exit code, stdout and stderr.
+fn exits(mut command: Command) -> (Option<i32>, String, String) {
+    let output = command.output().expect("the binary runs");
+    let (stdout, stderr) = text(&output);
+    (output.status.code(), stdout, stderr)
+}
+
 fn text(output: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -585,4 +592,71 @@ fn the_html_report_holds_every_check_of_the_run_and_loads_nothing_from_outside()
         );
     }
     assert!(!html.contains(&deployment.token()));
+}
+
+#[test]
+fn a_server_id_the_token_does_not_list_is_a_usage_error_not_a_failure_of_the_deployment() {
+    let deployment = Deployment::mock(Api::Panel);
+    let args = [
+        "--allow-writes",
+        "--server-id",
+        "999",
+        "--phases",
+        "examples",
+    ];
+    let (code, stdout, stderr) = exits(against(&deployment, &args));
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    let said = "error: --server-id 999 is not one of the servers this token lists (123, 456)";
+    assert!(stderr.contains(said), "{stderr}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    assert_eq!(deployment.journaled(), 1, "only the discovery read");
+}
+
+#[test]
+fn plan_needs_no_token() {
+    let deployment = Deployment::mock(Api::Panel);
+    let url = deployment.base_url.as_str();
+    let (code, stdout, stderr) = exits(conformance(&[
+        "--api",
+        "panel",
+        "--base-url",
+        url,
+        "--plan",
+    ]));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with("plan: "), "{stdout}");
+    assert_eq!(deployment.journaled(), 0, "nothing was sent");
+}
+
+#[test]
+fn a_report_path_that_cannot_be_written_stops_the_run_before_it_sends_anything() {
+    let deployment = Deployment::mock(Api::Status);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let missing = dir.path().join("no-such-dir").join("junit.xml");
+    let html = dir.path().join("report.html");
+    let paths = [html.to_str(), missing.to_str()].map(|p| p.expect("UTF-8 path"));
+    let args = ["--html", paths[0], "--junit", paths[1]];
+    let (code, stdout, stderr) = exits(against(&deployment, &args));
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    let said = format!("error: cannot write {}", missing.display());
+    assert_eq!(stderr.matches(&said).count(), 1, "said once: {stderr}");
+    assert_eq!(deployment.journaled(), 0, "nothing was sent");
+    assert!(
+        !html.exists(),
+        "the writable report's trial file is removed"
+    );
+}
+
+#[test]
+fn a_huge_timeout_or_case_count_is_handled_without_a_panic() {
+    let deployment = Deployment::mock(Api::Panel);
+    let (code, _, stderr) = exits(against(&deployment, &["--timeout", "18446744073709551615"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    let said = "error: --timeout must be at most 3600 seconds";
+    assert!(stderr.contains(said), "{stderr}");
+    let (code, stdout, stderr) = exits(against(&deployment, &["--cases", "4294967295", "--plan"]));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let lowered = "(lowered from 4294967295 to fit --max-requests 800)";
+    assert!(stdout.contains(lowered), "{stdout}");
+    assert_eq!(deployment.journaled(), 0, "nothing was sent");
 }

@@ -34,7 +34,8 @@ pub(crate) struct FaultEffect {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FaultSpec {
-    /// Only requests whose API path (after `/api/v1`) is this path or below it.
+    /// Only requests whose API path (after `/api/v1`) is this path or below it; a leading
+    /// `/api/v1` is dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     path: Option<String>,
     /// Apply to the next `count` matching requests.
@@ -72,14 +73,33 @@ impl FaultSpec {
         if self.latency_ms.is_some_and(|ms| ms > 60_000) {
             return Some("latency_ms must be at most 60000");
         }
-        if self
-            .path
-            .as_ref()
-            .is_some_and(|p| p.len() > MAX_FAULT_PATH_BYTES)
-        {
-            return Some("path must be at most 2048 bytes");
+        if let Some(path) = &self.path {
+            if path.len() > MAX_FAULT_PATH_BYTES {
+                return Some("path must be at most 2048 bytes");
+            }
+            if !path.starts_with('/') {
+                // It could never match: every request path starts with `/`.
+                return Some("path must start with / (the path after /api/v1, such as /servers)");
+            }
         }
         None
+    }
+
+    /// The spec with its path as requests are matched: after `/api/v1`, so that a path copied
+    /// from the journal (which shows the whole path) matches too.
+    fn with_api_path(mut self) -> Self {
+        if let Some(path) = &mut self.path {
+            if let Some(rest) = path.strip_prefix(crate::service::BASE_PATH) {
+                if rest.is_empty() || rest.starts_with('/') {
+                    *path = if rest.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        rest.to_owned()
+                    };
+                }
+            }
+        }
+        self
     }
 }
 
@@ -143,6 +163,7 @@ impl Faults {
             return Err(FaultsFull);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let spec = spec.with_api_path();
         faults.push(Fault {
             id,
             remaining: spec.count,
@@ -165,5 +186,46 @@ impl Faults {
     pub(crate) fn clear(&self) {
         self.faults.lock().clear();
         self.active.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on(path: &str) -> FaultSpec {
+        FaultSpec {
+            path: Some(path.to_owned()),
+            status: Some(503),
+            ..FaultSpec::default()
+        }
+    }
+
+    #[test]
+    fn a_fault_path_is_the_api_path_and_must_start_with_a_slash() {
+        assert_eq!(
+            on("servers").problem(),
+            Some("path must start with / (the path after /api/v1, such as /servers)")
+        );
+        assert_eq!(on("/servers").problem(), None);
+        for (given, kept) in [
+            ("/api/v1/servers/123", "/servers/123"),
+            ("/api/v1", "/"),
+            ("/servers", "/servers"),
+            ("/api/v1x", "/api/v1x"),
+        ] {
+            assert_eq!(
+                on(given).with_api_path().path.as_deref(),
+                Some(kept),
+                "{given}"
+            );
+        }
+        let faults = Faults::default();
+        faults.add(on("/api/v1/servers/123")).unwrap();
+        assert_eq!(faults.take("/servers").status, None);
+        assert_eq!(
+            faults.take("/servers/123/console").status,
+            Some(StatusCode::SERVICE_UNAVAILABLE)
+        );
     }
 }

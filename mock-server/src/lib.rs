@@ -102,6 +102,10 @@ pub struct MockTokens {
     pub panel: String,
     /// A token of the second Panel account (whose servers are 403 for the first).
     pub panel_other: String,
+    /// The id of the first Panel account, whose token is `panel`.
+    pub panel_account: String,
+    /// The id of the second Panel account, whose token is `panel_other`.
+    pub panel_other_account: String,
 }
 
 impl MockTokens {
@@ -119,6 +123,8 @@ impl MockTokens {
                 .unwrap_or_default(),
             panel: first(panel.first().map(|a| &a.tokens)),
             panel_other: first(panel.get(1).map(|a| &a.tokens)),
+            panel_account: panel.first().map(|a| a.id.clone()).unwrap_or_default(),
+            panel_other_account: panel.get(1).map(|a| a.id.clone()).unwrap_or_default(),
         }
     }
 }

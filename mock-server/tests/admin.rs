@@ -147,6 +147,17 @@ async fn injected_statuses_apply_to_the_next_n_matching_requests() {
     panel_error(&api.get("/servers/123").await, 503);
     panel_error(&api.get("/servers/123/console").await, 503);
     assert_eq!(api.get("/servers/123").await.status, 200, "count exhausted");
+    // A path as the journal shows it, with /api/v1, matches too.
+    let (code, _) = admin(
+        &mock.panel_uri(),
+        "POST",
+        "/faults",
+        Some(json!({"status": 503, "count": 1, "path": "/api/v1/servers/123"})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert_eq!(api.get("/servers").await.status, 200, "another path");
+    panel_error(&api.get("/servers/123/console").await, 503);
     let status_api = status(&mock).await;
     admin(
         &mock.status_uri(),
@@ -222,6 +233,8 @@ async fn bad_admin_requests_are_refused_clearly() {
         json!({"status": 500, "ratio": 2.0}),
         json!({"status": 500, "count": 0}),
         json!({"bogus": 1}),
+        // No request path could match it.
+        json!({"status": 500, "path": "servers"}),
     ] {
         let (code, reply) = admin(&mock.panel_uri(), "POST", "/faults", Some(body.clone())).await;
         assert_eq!(code, 400, "{body}");

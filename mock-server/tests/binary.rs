@@ -774,6 +774,16 @@ fn the_proxy_records_what_it_reads_and_serve_replays_that_one_file() {
     let dir_arg = dir.display().to_string();
     let (_replay, lines) = start(&["--only", "panel", "--fixtures", &dir_arg]);
     let replayed = value_after(&lines, "Beacon Panel API");
+    // The banner names the recording's own account, and no second one it does not have.
+    assert_eq!(value_after(&lines, "token (acct_rec1)"), placeholder);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.trim_start().starts_with("token ("))
+            .count(),
+        1,
+        "{lines:?}"
+    );
     assert_eq!(read(&replayed, &placeholder), (200, body));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -382,5 +382,8 @@ async fn a_database_whose_username_is_taken_is_400() {
     let clash = api
         .post("/servers/123/databases", json!({"name": "playerdata"}))
         .await;
-    assert!(panel_error(&clash, 400).contains("already exists"));
+    assert_eq!(
+        panel_error(&clash, 400),
+        "The database s123_player_data already has the username s123_playerdata that playerdata would get"
+    );
 }

@@ -121,12 +121,22 @@ pub fn create_database(
             rules::PANEL_DATABASES_LIMIT,
         ));
     }
-    if existing
+    if let Some(clash) = existing
         .iter()
-        .any(|d| d.id == naming.id || d.username == naming.username)
+        .find(|d| d.id == naming.id || d.username == naming.username)
     {
+        // Names the database that is in the way: with another name, the clash is its
+        // derived username.
+        let message = if clash.id == naming.id {
+            format!("A database named {requested} already exists on this server")
+        } else {
+            format!(
+                "The database {} already has the username {} that {requested} would get",
+                clash.name, clash.username
+            )
+        };
         return Err(Refusal::bad_request(
-            format!("A database named {requested} already exists on this server"),
+            message,
             rules::PANEL_DATABASE_DUPLICATE,
         ));
     }
@@ -258,6 +268,22 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(refusal.rule, rules::PANEL_DATABASE_DUPLICATE);
+        assert_eq!(
+            refusal.message,
+            "The database s123_player_data already has the username s123_playerdata that playerdata would get"
+        );
+        let again = create_database(
+            &server,
+            std::slice::from_ref(&first),
+            "player_data",
+            "p".into(),
+            now.clone(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            again.message,
+            "A database named player_data already exists on this server"
+        );
         let full = vec![first; MAX_DATABASES_PER_SERVER];
         let refusal = create_database(&server, &full, "other", "p".into(), now).unwrap_err();
         assert_eq!(refusal.rule, rules::PANEL_DATABASES_LIMIT);

@@ -106,6 +106,12 @@ fn main() -> ExitCode {
         junit: args.junit.clone(),
         json: args.json.clone().filter(|_| !args.list),
     };
+    // Before anything is sent: a report that cannot be written is a usage error, said once.
+    let outputs = [&args.junit, &args.json, &args.html];
+    if let Err(error) = outputs.into_iter().flatten().try_for_each(|p| writable(p)) {
+        eprintln!("error: {error:#}");
+        return ExitCode::from(2);
+    }
     match run(args) {
         Ok(code) => code,
         Err(error) => {
@@ -142,6 +148,22 @@ impl Reports {
     }
 }
 
+/// Whether `path` can be written: opened for writing, its contents left as they are; a file
+/// that was missing is created to try, then removed.
+fn writable(path: &std::path::Path) -> anyhow::Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 fn write(path: &std::path::Path, text: String) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -161,10 +183,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let api: Api = args.api.context("--api is required")?.into();
     let base_url = args.base_url.context("--base-url is required")?;
-    let token = args
-        .token
-        .filter(|t| !t.is_empty())
-        .context("no token: pass --token or set BEACON_TOKEN")?;
+    // A plan sends nothing, so it needs no token.
+    let token = match args.token.filter(|t| !t.is_empty()) {
+        Some(token) => token,
+        None if args.plan => String::new(),
+        None => anyhow::bail!("no token: pass --token or set BEACON_TOKEN"),
+    };
     let mut config = Config::new(api, base_url, Token::new(token));
     config.cases = args.cases;
     if let Some(seed) = args.seed {

@@ -383,8 +383,15 @@ async fn run(args: ServeArgs, log: &access_log::BatchedStderr) -> anyhow::Result
     }
     if let Some(url) = mock.base_url(Api::Panel) {
         println!("Beacon Panel API   {url}");
-        println!("  token (acct_1)   {}", tokens.panel);
-        println!("  token (acct_2)   {}", tokens.panel_other);
+        // Each account's own id: a recording's fixtures name theirs `acct_rec1`, ….
+        for (account, token) in [
+            (&tokens.panel_account, &tokens.panel),
+            (&tokens.panel_other_account, &tokens.panel_other),
+        ] {
+            if !token.is_empty() {
+                println!("  token ({account})   {token}");
+            }
+        }
     }
     for api in [Api::Status, Api::Panel] {
         if let Some(addr) = mock.addr(api).filter(|a| !a.ip().is_loopback()) {
