@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use beacon_spec::Api;
+use beacon_spec::redact::redact_query;
 use bytes::Bytes;
 use http::{Request, Response};
 
@@ -90,7 +91,7 @@ impl App {
         if let Some(response) = self.cors.as_ref().and_then(|cors| cors.preflight(request)) {
             self.log(
                 request,
-                target(request),
+                &redact_query(target(request)),
                 &response,
                 started,
                 SystemTime::now(),
@@ -155,9 +156,10 @@ impl App {
         started: Instant,
     ) {
         let at = SystemTime::now();
-        // An injected status answers before auth, but the journal still shows what was sent.
-        let path = target(request);
-        let latency_us = self.log(request, path, response, started, at);
+        // An injected status answers before auth, but the journal still shows what was sent,
+        // a token in the query redacted as in the `Authorization` header.
+        let path = redact_query(target(request));
+        let latency_us = self.log(request, &path, response, started, at);
         let outcome = Outcome {
             status: response.status().as_u16(),
             at,
@@ -166,7 +168,7 @@ impl App {
         };
         self.journal.push(Recorded::new(
             request.method(),
-            path,
+            &path,
             outcome,
             request.headers(),
             request.body(),
@@ -174,7 +176,7 @@ impl App {
     }
 }
 
-/// The request's path and query, as logged and journaled.
+/// The request's path and query, as sent (logged and journaled through `redact_query`).
 fn target(request: &Request<Bytes>) -> &str {
     request
         .uri()

@@ -322,6 +322,52 @@ impl StatusFixtures {
             ));
         }
         let mut owners = std::collections::HashMap::new();
+        // Ids are unique across the file, slugs within a workspace (its token reaches its
+        // pages by slug): a second page of one slug could never be reached.
+        let mut workspace_ids = std::collections::HashSet::new();
+        let mut page_ids = std::collections::HashSet::new();
+        let mut incident_ids = std::collections::HashSet::new();
+        for (w, workspace) in self.workspaces.iter().enumerate() {
+            if !workspace_ids.insert(workspace.id.as_str()) {
+                return Err(invalid(
+                    file,
+                    &format!("workspaces.{w}.id"),
+                    "duplicate workspace id",
+                ));
+            }
+            let mut slugs = std::collections::HashSet::new();
+            for (p, fixture) in workspace.pages.iter().enumerate() {
+                let page = &fixture.page;
+                let field = |name: &str| format!("workspaces.{w}.pages.{p}.{name}");
+                if !page_ids.insert(page.id.0.as_str()) {
+                    return Err(invalid(file, &field("id"), "duplicate page id"));
+                }
+                if !slugs.insert(page.slug.0.as_str()) {
+                    return Err(invalid(
+                        file,
+                        &field("slug"),
+                        "duplicate slug in this workspace",
+                    ));
+                }
+                for (i, incident) in fixture.incidents.iter().enumerate() {
+                    let field = field(&format!("incidents.{i}"));
+                    if !incident_ids.insert(incident.id.0.as_str()) {
+                        return Err(invalid(
+                            file,
+                            &format!("{field}.id"),
+                            "duplicate incident id",
+                        ));
+                    }
+                    if incident.page_id != page.id {
+                        return Err(invalid(
+                            file,
+                            &format!("{field}.page_id"),
+                            "not the id of the page the incident is listed under",
+                        ));
+                    }
+                }
+            }
+        }
         for (w, workspace) in self.workspaces.iter().enumerate() {
             for (t, token) in workspace.tokens.iter().enumerate() {
                 let field = format!("workspaces.{w}.tokens.{t}.token");
@@ -381,8 +427,16 @@ impl PanelFixtures {
             ));
         }
         let mut ids = std::collections::HashSet::new();
+        let mut account_ids = std::collections::HashSet::new();
         let mut owners = std::collections::HashMap::new();
         for (a, account) in self.accounts.iter().enumerate() {
+            if !account_ids.insert(account.id.as_str()) {
+                return Err(invalid(
+                    file,
+                    &format!("accounts.{a}.id"),
+                    "duplicate account id",
+                ));
+            }
             for (t, token) in account.tokens.iter().enumerate() {
                 let field = format!("accounts.{a}.tokens.{t}");
                 if !crate::auth::is_bearer_token(token) {
@@ -434,5 +488,89 @@ fn invalid(file: &str, field: &str, message: &str) -> FixtureError {
         file: file.to_owned(),
         field: field.to_owned(),
         message: message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// The embedded Status fixtures changed by `edit`, parsed: the error's field and message.
+    fn refused(edit: impl FnOnce(&mut Value)) -> (String, String) {
+        let mut status: Value = serde_json::from_str(STATUS_JSON).unwrap();
+        edit(&mut status);
+        let text = serde_json::to_string(&status).unwrap();
+        match Fixtures::parse(&text, "status.json", PANEL_JSON, "panel.json") {
+            Err(FixtureError::Invalid { field, message, .. }) => (field, message),
+            other => panic!("not refused as invalid: {other:?}"),
+        }
+    }
+
+    /// A copy of workspace 0's first page, without incidents, added after its pages with
+    /// `id` and `slug`; returns the new page's index.
+    fn add_page(status: &mut Value, id: &str, slug: &str) -> usize {
+        let pages = status["workspaces"][0]["pages"].as_array_mut().unwrap();
+        let mut page = pages[0].clone();
+        page["id"] = json!(id);
+        page["slug"] = json!(slug);
+        page["incidents"] = json!([]);
+        pages.push(page);
+        pages.len() - 1
+    }
+
+    #[test]
+    fn status_ids_and_slugs_must_be_unique_and_incidents_under_their_page() {
+        assert!(Fixtures::parse(STATUS_JSON, "status.json", PANEL_JSON, "panel.json").is_ok());
+        let embedded: Value = serde_json::from_str(STATUS_JSON).unwrap();
+        let first = &embedded["workspaces"][0]["pages"][0];
+        let (id, slug) = (
+            first["id"].as_str().unwrap(),
+            first["slug"].as_str().unwrap(),
+        );
+        let mut added = 0;
+        let slug_taken = refused(|status| added = add_page(status, "pg_000000000000", slug));
+        assert_eq!(
+            slug_taken,
+            (
+                format!("workspaces.0.pages.{added}.slug"),
+                "duplicate slug in this workspace".to_owned()
+            )
+        );
+        let id_taken = refused(|status| added = add_page(status, id, "another-slug"));
+        assert_eq!(
+            id_taken,
+            (
+                format!("workspaces.0.pages.{added}.id"),
+                "duplicate page id".to_owned()
+            )
+        );
+        let elsewhere = refused(|status| {
+            status["workspaces"][0]["pages"][0]["incidents"][0]["page_id"] =
+                json!("pg_000000000000");
+        });
+        assert_eq!(
+            elsewhere,
+            (
+                "workspaces.0.pages.0.incidents.0.page_id".to_owned(),
+                "not the id of the page the incident is listed under".to_owned()
+            )
+        );
+        let workspace_taken = refused(|status| {
+            let workspaces = status["workspaces"].as_array_mut().unwrap();
+            let mut copy = workspaces[0].clone();
+            copy["tokens"] = json!([]);
+            copy["pages"] = json!([]);
+            workspaces.push(copy);
+            added = workspaces.len() - 1;
+        });
+        assert_eq!(
+            workspace_taken,
+            (
+                format!("workspaces.{added}.id"),
+                "duplicate workspace id".to_owned()
+            )
+        );
     }
 }

@@ -68,6 +68,13 @@ async fn the_journal_records_requests_with_redacted_tokens_and_filters() {
     assert_eq!(missing["requests"].as_array().unwrap().len(), 1);
     let (code, _) = admin(&mock.status_uri(), "GET", "/requests?colour=red", None).await;
     assert_eq!(code, 400);
+    // A token in the query is redacted as in the header.
+    api.get(&format!("/pages?token={}", mock.tokens().status))
+        .await;
+    let (_, all) = admin(&mock.status_uri(), "GET", "/requests", None).await;
+    let entries = all["requests"].as_array().unwrap();
+    assert_eq!(entries[2]["path"], "/api/v1/pages?token=bkn_live_…o5p6");
+    assert!(!all.to_string().contains(&mock.tokens().status));
 }
 
 #[tokio::test]

@@ -126,6 +126,9 @@ fn only_serves_one_api_and_logs_never_show_a_full_token() {
     let panel_url = value_after(&lines, "Beacon Panel API");
     let token = value_after(&lines, "token (acct_1)");
     assert_eq!(status_of(&format!("{panel_url}/servers"), &token), 200);
+    // A token put in the query, as some clients do, is redacted there too.
+    let in_query = format!("{panel_url}/servers?token={token}");
+    assert_eq!(status_of(&in_query, &token), 200);
     // SIGTERM: graceful shutdown, exit 0, and the request log line without the token.
     running.sigterm();
     let status = running.wait_for_exit();
@@ -137,9 +140,13 @@ fn only_serves_one_api_and_logs_never_show_a_full_token() {
         .lines()
         .filter(|l| l.contains("beacon_mock::request"))
         .collect();
-    assert_eq!(access.len(), 1, "{logs}");
+    assert_eq!(access.len(), 2, "{logs}");
     assert!(
         access[0].contains(r#"api="panel" method="GET" path="/api/v1/servers" status=200 "#),
+        "{logs}"
+    );
+    assert!(
+        access[1].contains(r#"path="/api/v1/servers?token=panel_…4f60" status=200 "#),
         "{logs}"
     );
     assert_eq!(logs.matches("shutting down").count(), 1, "{logs}");

@@ -64,6 +64,69 @@ impl fmt::Debug for RedactedToken<'_> {
     }
 }
 
+/// Query parameters whose value is a secret whatever it looks like (compared ignoring ASCII
+/// case): the names clients put tokens and keys under.
+pub const SECRET_QUERY_PARAMETERS: [&str; 10] = [
+    "token",
+    "access_token",
+    "api_key",
+    "apikey",
+    "key",
+    "secret",
+    "password",
+    "auth",
+    "authorization",
+    "bearer",
+];
+
+/// A request target (path and query) as it may be logged or journaled: the value of each
+/// query parameter named in [`SECRET_QUERY_PARAMETERS`], or starting with a known token
+/// prefix ([`KNOWN_TOKEN_PREFIXES`]), shown as a [`RedactedToken`]. Borrowed, and nothing
+/// allocated, when nothing is secret (as for almost every request).
+///
+/// ```
+/// use beacon_spec::redact::redact_query;
+///
+/// // Arrange, Act, Assert
+/// assert_eq!(redact_query("/servers/123/console?lines=5"), "/servers/123/console?lines=5");
+/// assert_eq!(
+///     redact_query("/servers?token=panel_acct1_7f3c9a2b5d1e4f60&x=1"),
+///     "/servers?token=panel_…4f60&x=1"
+/// );
+/// ```
+pub fn redact_query(target: &str) -> std::borrow::Cow<'_, str> {
+    let Some((path, query)) = target.split_once('?') else {
+        return target.into();
+    };
+    let secret = |pair: &str| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        !value.is_empty()
+            && (SECRET_QUERY_PARAMETERS
+                .iter()
+                .any(|secret| name.eq_ignore_ascii_case(secret))
+                || KNOWN_TOKEN_PREFIXES
+                    .iter()
+                    .any(|prefix| value.starts_with(prefix)))
+    };
+    if !query.split('&').any(secret) {
+        return target.into();
+    }
+    let mut shown = String::with_capacity(target.len());
+    shown.push_str(path);
+    for (i, pair) in query.split('&').enumerate() {
+        shown.push(if i == 0 { '?' } else { '&' });
+        match pair.split_once('=') {
+            Some((name, value)) if secret(pair) => {
+                shown.push_str(name);
+                shown.push('=');
+                shown.push_str(&RedactedToken(value).to_string());
+            }
+            _ => shown.push_str(pair),
+        }
+    }
+    shown.into()
+}
+
 /// `text` with every occurrence of `secret` replaced by its redacted form.
 pub fn scrub(text: &str, secret: &str) -> String {
     if secret.is_empty() || !text.contains(secret) {
@@ -103,6 +166,38 @@ mod tests {
         assert_eq!(shown("panel_0123456789"), "panel_…");
         assert_eq!(shown("bkn_live_0123456789a"), "bkn_live_…");
         assert_eq!(shown("bkn_live_0123456789ab"), "bkn_live_…89ab");
+    }
+
+    #[test]
+    fn a_query_shows_no_secret_value_and_keeps_everything_else() {
+        for (target, shown) in [
+            ("/pages", "/pages"),
+            (
+                "/servers/123/console?lines=100",
+                "/servers/123/console?lines=100",
+            ),
+            (
+                "/servers?token=panel_acct1_7f3c9a2b5d1e4f60",
+                "/servers?token=panel_…4f60",
+            ),
+            (
+                "/pages?page=2&API_KEY=0123456789abcdefXYZW&token=",
+                "/pages?page=2&API_KEY=…XYZW&token=",
+            ),
+            (
+                "/pages?x=bkn_live_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6&y",
+                "/pages?x=bkn_live_…o5p6&y",
+            ),
+            ("/servers?key=short", "/servers?key=…"),
+            ("/servers?monkey=business", "/servers?monkey=business"),
+            ("/servers?", "/servers?"),
+        ] {
+            assert_eq!(redact_query(target), shown, "{target}");
+        }
+        assert!(matches!(
+            redact_query("/servers?lines=5"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
