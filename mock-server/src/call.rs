@@ -240,18 +240,30 @@ impl Call<'_> {
     }
 
     /// The query string as the operation's query type, checked against its schema.
-    /// Numbers are sent as numbers, so `lines=abc` is reported as not an integer.
+    /// Integer literals are sent as numbers and anything else as a string, so `lines=abc` and
+    /// `lines=1e3` are both reported as not an integer, by name.
     pub(crate) fn query<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let mut object = serde_json::Map::new();
         for (key, value) in
             url::form_urlencoded::parse(self.request.uri().query().unwrap_or("").as_bytes())
         {
-            let value = serde_json::from_str::<serde_json::Number>(&value)
-                .map(Value::Number)
-                .unwrap_or_else(|_| Value::String(value.into_owned()));
-            object.entry(key.into_owned()).or_insert(value);
+            object
+                .entry(key.into_owned())
+                .or_insert_with(|| query_value(value));
         }
         validated(self.query, Value::Object(object))
+    }
+}
+
+/// A query value as the schema sees it: an integer literal (`-?[0-9]+`, no leading zero) as a
+/// number; anything else, `1e3`, `5.0` or ` 5` included, as a string, which an integer field
+/// refuses by name (the typed query would otherwise fail on `1000.0` with no field named).
+fn query_value(text: std::borrow::Cow<'_, str>) -> Value {
+    let digits = text.strip_prefix('-').unwrap_or(&text);
+    let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    match serde_json::from_str::<serde_json::Number>(&text) {
+        Ok(number) if integer => Value::Number(number),
+        _ => Value::String(text.into_owned()),
     }
 }
 
