@@ -475,6 +475,10 @@ fn junit_and_json_are_written_when_the_run_stops_with_exit_2() {
             .is_some_and(|e| e.contains("cannot reach"))
     );
     assert!(!xml.contains("a1b2c3d4"));
+    // The seed the run printed, not null.
+    let seed = report["seed"].as_u64().expect("a seed");
+    let (_, stderr) = text(&output);
+    assert!(stderr.contains(&format!("seed {seed} ")), "{stderr}");
 }
 
 #[test]

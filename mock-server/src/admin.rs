@@ -165,23 +165,32 @@ fn reply(status: StatusCode, body: serde_json::Value) -> Response<Bytes> {
     )
 }
 
-/// A refused admin request: answered `{"error": message}` with `status`.
+/// A refused admin request: answered `{"error": message}` with `status` (and `Allow` on a
+/// 405).
 #[derive(Debug)]
 pub(crate) struct AdminError {
     status: StatusCode,
     message: String,
+    allow: Option<&'static str>,
 }
 
 fn admin_error(status: StatusCode, message: impl std::fmt::Display) -> AdminError {
     AdminError {
         status,
         message: message.to_string(),
+        allow: None,
     }
 }
 
 impl AdminError {
     pub(crate) fn into_response(self) -> Response<Bytes> {
-        reply(self.status, json!({ "error": self.message }))
+        let mut response = reply(self.status, json!({ "error": self.message }));
+        if let Some(allow) = self.allow {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, http::HeaderValue::from_static(allow));
+        }
+        response
     }
 }
 
@@ -193,14 +202,15 @@ fn parse<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, Ad
         .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
 }
 
-/// Every admin route, after `/__admin`; matched exactly.
-const ROUTES: [&str; 6] = [
-    "/openapi.json",
-    "/reset",
-    "/requests",
-    "/tokens",
-    "/tokens/revoke",
-    "/faults",
+/// Every admin route, after `/__admin` and matched exactly, with the methods it answers
+/// (its 405's `Allow`).
+const ROUTES: [(&str, &str); 6] = [
+    ("/openapi.json", "GET"),
+    ("/reset", "POST"),
+    ("/requests", "GET, DELETE"),
+    ("/tokens", "POST"),
+    ("/tokens/revoke", "POST"),
+    ("/faults", "GET, POST, DELETE"),
 ];
 
 /// Answers one admin request.
@@ -216,11 +226,11 @@ fn route(admin: Admin<'_>, request: &Request<Bytes>) -> Result<Response<Bytes>, 
         access,
     } = admin;
     access.check(request)?;
-    let route = request
+    let (route, allow) = request
         .uri()
         .path()
         .strip_prefix("/__admin")
-        .and_then(|route| ROUTES.into_iter().find(|r| *r == route))
+        .and_then(|route| ROUTES.into_iter().find(|(r, _)| *r == route))
         .ok_or_else(|| {
             admin_error(
                 StatusCode::NOT_FOUND,
@@ -283,10 +293,13 @@ fn route(admin: Admin<'_>, request: &Request<Bytes>) -> Result<Response<Bytes>, 
             faults.clear();
             Ok(reply(StatusCode::OK, json!({ "cleared": true })))
         }
-        _ => Err(admin_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed",
-        )),
+        _ => Err(AdminError {
+            allow: Some(allow),
+            ..admin_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} is not allowed here; use {allow}", request.method()),
+            )
+        }),
     }
 }
 
@@ -308,8 +321,12 @@ fn journal_filter(query: &str) -> Result<JournalFilter, AdminError> {
             "method" => filter.method = Some(value.into_owned()),
             "path" => filter.path = Some(value.into_owned()),
             "status" => {
-                filter.status = Some(value.parse().map_err(|_| {
-                    admin_error(StatusCode::BAD_REQUEST, "status must be an integer")
+                let status = value.parse().ok().filter(|s| (100..=599).contains(s));
+                filter.status = Some(status.ok_or_else(|| {
+                    admin_error(
+                        StatusCode::BAD_REQUEST,
+                        "status must be an HTTP status code (an integer from 100 to 599)",
+                    )
                 })?)
             }
             other => {

@@ -251,9 +251,62 @@ async fn bad_admin_requests_are_refused_clearly() {
     assert_eq!(code, 404);
     let (code, _) = admin(&mock.panel_uri(), "PUT", "/reset", None).await;
     assert_eq!(code, 405);
+    for filter in ["status=99999", "status=99", "status=abc"] {
+        let (code, reply) = admin(
+            &mock.panel_uri(),
+            "GET",
+            &format!("/requests?{filter}"),
+            None,
+        )
+        .await;
+        assert_eq!(code, 400, "{filter}");
+        assert_eq!(
+            reply["error"],
+            "status must be an HTTP status code (an integer from 100 to 599)"
+        );
+    }
 }
 
-/// Finding 6 of issue 10: a page on another origin drove the admin API through the browser.
+/// Each admin route answers exactly the methods its 405's `Allow` names.
+#[tokio::test]
+async fn an_admin_405_names_the_methods_the_route_answers() {
+    let mock = MockServer::start().await;
+    let client = reqwest::Client::new();
+    let root = mock.panel_uri().trim_end_matches("/api/v1").to_owned();
+    let routes = [
+        "/openapi.json",
+        "/reset",
+        "/requests",
+        "/tokens",
+        "/tokens/revoke",
+    ];
+    for route in routes.into_iter().chain(["/faults"]) {
+        let mut answered = Vec::new();
+        let mut refused = Vec::new();
+        for method in ["GET", "POST", "DELETE", "PUT", "PATCH"] {
+            let url = format!("{root}/__admin{route}");
+            let response = client
+                .request(method.parse().unwrap(), url)
+                .send()
+                .await
+                .unwrap();
+            if response.status() == 405 {
+                let allow = response.headers()["allow"].to_str().unwrap().to_owned();
+                let body: Value = response.json().await.unwrap();
+                refused.push((method, allow, body["error"].clone()));
+            } else {
+                answered.push(method);
+            }
+        }
+        let allow = answered.join(", ");
+        assert!(!answered.is_empty() && !refused.is_empty(), "{route}");
+        for (method, header, error) in refused {
+            assert_eq!(header, allow, "{method} {route}");
+            assert_eq!(error, format!("{method} is not allowed here; use {allow}"));
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_browser_page_of_another_origin_cannot_drive_the_admin_api() {
     let mock = MockServer::start().await;

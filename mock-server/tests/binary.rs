@@ -487,6 +487,41 @@ fn a_flag_wins_over_its_environment_variable_and_bad_values_exit_2() {
     assert_eq!(output.status.code(), Some(2));
 }
 
+#[test]
+fn listeners_take_host_names_and_one_address_for_both_apis_is_refused() {
+    let mut child = bin()
+        .args(["serve", "--only", "panel", "--panel-addr", "localhost:0"])
+        .spawn()
+        .unwrap();
+    let lines = support::banner(&mut child);
+    let _running = Running(child);
+    let url = value_after(&lines, "Beacon Panel API");
+    assert!(url.starts_with("http://127.0.0.1:"), "{lines:?}");
+    let taken = "127.0.0.1:45999";
+    let output = bin()
+        .args(["serve", "--status-addr", taken, "--panel-addr", taken])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "--status-addr and --panel-addr are both 127.0.0.1:45999: each API needs its own address"
+        ),
+        "{stderr}"
+    );
+    let output = bin()
+        .args(["serve", "--panel-addr", "no-such-host.invalid:1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is not IP:PORT or a HOST:PORT this machine resolves"),
+        "{stderr}"
+    );
+}
+
 /// A blocking client that trusts only the PEM certificate in `file`.
 fn client_trusting(file: &str) -> reqwest::blocking::Client {
     let pem = std::fs::read(file).unwrap();

@@ -99,7 +99,10 @@ impl From<ApiArg> for Api {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    // Drawn here, so that a report written on an error exit names the seed the run printed.
+    args.seed
+        .get_or_insert_with(beacon_conformance::random_seed);
     let reports = Reports {
         api: args.api.map(Api::from),
         seed: args.seed,

@@ -68,7 +68,7 @@ struct ProxyArgs {
     #[arg(long, value_name = "URL", env = "BEACON_MOCK_UPSTREAM")]
     upstream: String,
     /// Address to listen on [default: 127.0.0.1:4010 for Status, 127.0.0.1:4011 for Panel].
-    #[arg(long, value_name = "ADDR", env = "BEACON_MOCK_PROXY_LISTEN")]
+    #[arg(long, value_name = "ADDR", env = "BEACON_MOCK_PROXY_LISTEN", value_parser = listen_addr)]
     listen: Option<SocketAddr>,
     /// Record successful reads into DIR/<api>.json, written as it goes and at exit.
     #[arg(long, value_name = "DIR", env = "BEACON_MOCK_RECORD")]
@@ -124,11 +124,17 @@ struct ServeArgs {
     #[arg(
         long,
         default_value = "127.0.0.1:4010",
-        env = "BEACON_MOCK_STATUS_ADDR"
+        env = "BEACON_MOCK_STATUS_ADDR",
+        value_parser = listen_addr
     )]
     status_addr: SocketAddr,
     /// Address of the Panel API listener.
-    #[arg(long, default_value = "127.0.0.1:4011", env = "BEACON_MOCK_PANEL_ADDR")]
+    #[arg(
+        long,
+        default_value = "127.0.0.1:4011",
+        env = "BEACON_MOCK_PANEL_ADDR",
+        value_parser = listen_addr
+    )]
     panel_addr: SocketAddr,
     /// Serve only one API.
     #[arg(long, value_enum, env = "BEACON_MOCK_ONLY")]
@@ -318,8 +324,30 @@ async fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A listener address: `IP:PORT`, or `HOST:PORT` for a name this machine resolves (such as
+/// `localhost:4010`), taking its first IPv4 address if it has one.
+fn listen_addr(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let unknown = || format!("{text:?} is not IP:PORT or a HOST:PORT this machine resolves");
+    let addrs: Vec<SocketAddr> = text.to_socket_addrs().map_err(|_| unknown())?.collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(unknown)
+}
+
 #[tokio::main]
 async fn run(args: ServeArgs, log: &access_log::BatchedStderr) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.only.is_some() || args.status_addr != args.panel_addr || args.status_addr.port() == 0,
+        "--status-addr and --panel-addr are both {}: each API needs its own address (or pass --only)",
+        args.status_addr
+    );
     let fixtures = match (&args.fixtures, args.only) {
         (Some(dir), Some(only)) => {
             Fixtures::from_dir_for(dir, api_of(only)).context("invalid fixtures")?
