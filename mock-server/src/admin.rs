@@ -316,7 +316,9 @@ fn openapi_document(api: Api) -> &'static Bytes {
 
 fn journal_filter(query: &str) -> Result<JournalFilter, AdminError> {
     let mut filter = JournalFilter::default();
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+    // An empty value filters nothing: `?method=&path=&status=` is every request.
+    let given = url::form_urlencoded::parse(query.as_bytes()).filter(|(_, v)| !v.is_empty());
+    for (key, value) in given {
         match key.as_ref() {
             "method" => filter.method = Some(value.into_owned()),
             "path" => filter.path = Some(value.into_owned()),

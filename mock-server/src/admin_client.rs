@@ -152,10 +152,11 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// Wait `latency` before answering (at most 60 s).
+    /// Wait `latency` before answering (at most 60 s), rounded up to whole milliseconds.
     pub fn latency(latency: Duration) -> Self {
+        let millis = latency.as_nanos().div_ceil(1_000_000);
         Self {
-            latency_ms: Some(u64::try_from(latency.as_millis()).unwrap_or(u64::MAX)),
+            latency_ms: Some(u64::try_from(millis).unwrap_or(u64::MAX)),
             ..Self::default()
         }
     }
@@ -168,7 +169,9 @@ impl Fault {
         }
     }
 
-    /// Close the connection without answering.
+    /// Close the connection without answering. The request is still handled (a write takes
+    /// effect) and journaled with the status it would have been answered with: the answer
+    /// is what is lost, as when a network fails after the server acted.
     pub fn drop_connection() -> Self {
         Self {
             drop: true,
@@ -199,7 +202,14 @@ impl Fault {
         let fields = [
             ("path", self.path.as_ref().map(|p| json!(p))),
             ("count", self.count.map(|c| json!(c))),
-            ("ratio", self.ratio.map(|r| json!(r))),
+            // JSON has no NaN or infinity: sent as text, which the mock refuses.
+            (
+                "ratio",
+                self.ratio.map(|r| {
+                    serde_json::Number::from_f64(r)
+                        .map_or_else(|| json!(r.to_string()), Value::Number)
+                }),
+            ),
             ("latency_ms", self.latency_ms.map(|l| json!(l))),
             ("status", self.status.map(|s| json!(s))),
         ];

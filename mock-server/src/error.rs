@@ -40,6 +40,7 @@ pub(crate) enum ApiError {
     RateLimited { retry_after: u64 },
     /// `beacon-mock proxy` could not get an answer from its upstream.
     #[error("Bad gateway: {0}")]
+    #[cfg(feature = "proxy")]
     BadGateway(String),
     /// A status injected through the admin API.
     #[error("Injected fault: {}", .0.canonical_reason().unwrap_or("error"))]
@@ -73,6 +74,7 @@ impl ApiError {
                 Api::Panel => StatusCode::BAD_REQUEST,
             },
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            #[cfg(feature = "proxy")]
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Injected(status) => *status,
         }

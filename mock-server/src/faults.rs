@@ -50,7 +50,8 @@ pub(crate) struct FaultSpec {
     /// Answer with this status, in the API's error envelope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<u16>,
-    /// Close the connection without answering.
+    /// Close the connection without answering (the request is still handled and journaled:
+    /// its answer is what is lost).
     #[serde(default)]
     drop: bool,
 }

@@ -109,9 +109,10 @@ pub struct MockTokens {
 }
 
 impl MockTokens {
-    fn from_config(config: &MockConfig) -> Self {
-        let status = &config.fixtures.status.workspaces;
-        let panel = &config.fixtures.panel.accounts;
+    /// The first tokens of `fixtures`.
+    fn of(fixtures: &Fixtures) -> Self {
+        let status = &fixtures.status.workspaces;
+        let panel = &fixtures.panel.accounts;
         let first = |tokens: Option<&Vec<String>>| {
             tokens.and_then(|t| t.first()).cloned().unwrap_or_default()
         };
@@ -142,7 +143,21 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// A builder option has a value the mock cannot serve with.
+    #[error("invalid {option}: {reason}")]
+    InvalidOption {
+        /// The builder method, e.g. `admin_token`.
+        option: &'static str,
+        /// What a valid value is.
+        reason: &'static str,
+    },
 }
+
+/// The longest [`MockServerBuilder::read_timeout`]: an hour (as `--read-timeout` allows).
+pub const MAX_READ_TIMEOUT: Duration = Duration::from_secs(3_600);
+/// The longest [`MockServerBuilder::rate_limit_window`]: a day (as `--rate-limit-window`
+/// allows).
+pub const MAX_RATE_LIMIT_WINDOW: Duration = Duration::from_secs(86_400);
 
 /// Options for [`MockServer`] (and for `wiremock::mount_with`, which uses the behaviour
 /// options and ignores the listener ones); inert until [`MockServerBuilder::start`].
@@ -292,8 +307,38 @@ impl MockServerBuilder {
         self.try_start().await.expect("beacon-mock failed to start")
     }
 
-    /// Binds and starts serving.
+    /// The options a mock cannot serve with, as the binary's flags refuse them: a token
+    /// no `Authorization` header can carry, a limit of 0, a zero or overlong window or timeout.
+    fn check(&self) -> Result<(), StartError> {
+        let invalid = |option, reason| Err(StartError::InvalidOption { option, reason });
+        let token = "a token is 1 to 256 visible ASCII characters without spaces";
+        if self.config.tokens.iter().any(|t| !auth::is_bearer_token(t)) {
+            return invalid("token", token);
+        }
+        if let Some(admin) = &self.config.admin_token {
+            if !auth::is_bearer_token(admin) {
+                return invalid("admin_token", token);
+            }
+        }
+        if self.config.rate_limit == Some(0) {
+            return invalid("rate_limit", "at least 1 request per window");
+        }
+        if let Some(window) = self.config.rate_limit_window {
+            if window.is_zero() || window > MAX_RATE_LIMIT_WINDOW {
+                return invalid("rate_limit_window", "more than 0 and at most a day");
+            }
+        }
+        let read = self.limits.read_timeout;
+        if read.is_zero() || read > MAX_READ_TIMEOUT {
+            return invalid("read_timeout", "more than 0 and at most an hour");
+        }
+        Ok(())
+    }
+
+    /// Binds and starts serving; refuses an option it cannot serve with
+    /// ([`StartError::InvalidOption`]) before binding anything.
     pub async fn try_start(self) -> Result<MockServer, StartError> {
+        self.check()?;
         let (shutdown, receiver) = watch::channel(false);
         let served: Vec<(Api, SocketAddr)> = [
             (Api::Status, self.status_addr),
@@ -349,7 +394,7 @@ impl MockServerBuilder {
             listeners,
             scheme: if config.https { "https" } else { "http" },
             certificate_pem,
-            tokens: MockTokens::from_config(&config),
+            tokens: parking_lot::RwLock::new(MockTokens::of(&config.fixtures)),
             admin_token: config.admin_token,
             expectations: parking_lot::Mutex::default(),
             shutdown,
@@ -373,7 +418,8 @@ pub struct MockServer {
     scheme: &'static str,
     /// The TLS certificate chain, PEM, when serving HTTPS.
     certificate_pem: Option<String>,
-    tokens: MockTokens,
+    /// The fixtures' tokens; a reload replaces them.
+    tokens: parking_lot::RwLock<MockTokens>,
     admin_token: Option<String>,
     /// What [`MockServer::expect`] registered, checked on drop.
     expectations: parking_lot::Mutex<Vec<(OperationId, usize)>>,
@@ -421,9 +467,9 @@ impl MockServer {
             .expect("the Panel API is not served by this mock")
     }
 
-    /// Ready-to-use tokens.
-    pub fn tokens(&self) -> &MockTokens {
-        &self.tokens
+    /// Ready-to-use tokens of the fixtures served now (a [`MockServer::reload`] changes them).
+    pub fn tokens(&self) -> MockTokens {
+        self.tokens.read().clone()
     }
 
     /// The token the admin API requires (`Authorization: Bearer <token>`), if it requires
@@ -477,9 +523,10 @@ impl MockServer {
         self.listeners
             .iter()
             .flat_map(|l| {
+                // In-process, with the mock's own admin token: a refusal is a bug, not news.
                 self.admin(l.api)
                     .journal_now(&JournalFilter::default())
-                    .unwrap_or_default()
+                    .unwrap_or_else(|e| panic!("cannot read the {} journal: {e}", l.api.name()))
             })
             .collect()
     }
@@ -558,6 +605,7 @@ impl MockServer {
         for listener in &self.listeners {
             listener.app.reload(fixtures);
         }
+        *self.tokens.write() = MockTokens::of(fixtures);
     }
 
     /// As [`MockServer::reload`], for `api` alone (the other API keeps its state). Returns
@@ -566,6 +614,16 @@ impl MockServer {
         let listener = self.listeners.iter().find(|l| l.api == api);
         if let Some(listener) = listener {
             listener.app.reload(fixtures);
+            // Only `api`'s tokens change.
+            let fresh = MockTokens::of(fixtures);
+            let mut tokens = self.tokens.write();
+            match api {
+                Api::Status => tokens.status = fresh.status,
+                Api::Panel => {
+                    let MockTokens { status, .. } = std::mem::replace(&mut *tokens, fresh);
+                    tokens.status = status;
+                }
+            }
         }
         listener.is_some()
     }

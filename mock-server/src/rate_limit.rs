@@ -106,6 +106,9 @@ pub(crate) const MAX_KEYS: usize = 2;
 
 impl RateLimiter {
     /// A limiter for `policy`, optionally with every window's period and/or limit replaced.
+    /// A period is kept within [`crate::MAX_RATE_LIMIT_WINDOW`] and a limit at least 1 (the
+    /// builder refuses other values; the wiremock adapter takes them as given), so that no
+    /// window's end overflows the clock.
     pub(crate) fn new(
         policy: &RateLimitPolicy,
         period: Option<Duration>,
@@ -117,7 +120,9 @@ impl RateLimiter {
             .map(|w| Window {
                 scope: w.scope,
                 limit: limit.unwrap_or(w.limit),
-                period: period.unwrap_or(Duration::from_secs(w.period_secs)),
+                period: period
+                    .unwrap_or(Duration::from_secs(w.period_secs))
+                    .min(crate::MAX_RATE_LIMIT_WINDOW),
             })
             .collect();
         let longest = windows
@@ -251,6 +256,14 @@ mod tests {
         let other = RateKey::ClientIp("10.0.0.1".parse().unwrap());
         let next = limiter.acquire(&[other, RateKey::Workspace(0)], now);
         assert_eq!((next.limit, next.remaining), (60, 59));
+    }
+
+    #[test]
+    fn a_window_past_a_day_is_kept_to_a_day_and_never_overflows_the_clock() {
+        let limiter = RateLimiter::new(&PANEL, Some(Duration::MAX), None);
+        let decision = limiter.acquire(&[RateKey::Token(0)], Instant::now());
+        assert!(decision.allowed);
+        assert_eq!(decision.reset_secs, crate::MAX_RATE_LIMIT_WINDOW.as_secs());
     }
 
     #[test]

@@ -99,7 +99,8 @@ fn to_template(response: http::Response<Bytes>) -> ResponseTemplate {
 }
 
 /// Mounts `api`'s Beacon behaviour (embedded fixtures, documented limits) on `server` at the
-/// lowest priority; base URL `format!("{}/api/v1", server.uri())`.
+/// lowest priority; base URL `format!("{}/api/v1", server.uri())`. It answers every request
+/// no other mock of `server` takes, so mount one API per wiremock server.
 pub async fn mount(server: &::wiremock::MockServer, api: Api) -> MockTokens {
     mount_with(server, api, crate::MockServer::builder()).await
 }
@@ -116,5 +117,5 @@ pub async fn mount_with(
         .with_priority(u8::MAX)
         .mount(server)
         .await;
-    MockTokens::from_config(&options.config)
+    MockTokens::of(&options.config.fixtures)
 }

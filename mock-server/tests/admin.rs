@@ -251,6 +251,14 @@ async fn bad_admin_requests_are_refused_clearly() {
     assert_eq!(code, 404);
     let (code, _) = admin(&mock.panel_uri(), "PUT", "/reset", None).await;
     assert_eq!(code, 405);
+    let (code, every) = admin(
+        &mock.panel_uri(),
+        "GET",
+        "/requests?method=&path=&status=",
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "an empty filter filters nothing: {every}");
     for filter in ["status=99999", "status=99", "status=abc"] {
         let (code, reply) = admin(
             &mock.panel_uri(),

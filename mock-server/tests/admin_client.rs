@@ -226,3 +226,87 @@ async fn a_request_log_gets_one_line_per_beacon_request() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_fault_the_mock_cannot_apply_is_refused_and_latency_rounds_up() {
+    let mock = MockServer::start().await;
+    let admin = mock.admin(Api::Panel);
+    // JSON has no NaN: sent as text, refused, instead of as null (no ratio at all).
+    let refused = admin.faults().add(Fault::status(503).ratio(f64::NAN)).await;
+    assert!(
+        matches!(&refused, Err(AdminError::Refused { status: 400, .. })),
+        "{refused:?}"
+    );
+    admin
+        .faults()
+        .add(Fault::latency(Duration::from_micros(500)).times(1))
+        .await
+        .unwrap();
+    let root = mock.panel_uri().trim_end_matches("/api/v1").to_owned();
+    let listed: serde_json::Value = reqwest::get(format!("{root}/__admin/faults"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["faults"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    assert_eq!(listed["faults"][0]["fault"]["latency_ms"], 1, "{listed}");
+}
+
+#[tokio::test]
+async fn options_the_mock_cannot_serve_with_are_refused_before_it_binds() {
+    let options: [(beacon_mock::MockServerBuilder, &str); 7] = [
+        (
+            MockServer::builder().admin_token("my admin token"),
+            "admin_token",
+        ),
+        (MockServer::builder().token(""), "token"),
+        (MockServer::builder().rate_limit(0), "rate_limit"),
+        (
+            MockServer::builder().rate_limit_window(Duration::MAX),
+            "rate_limit_window",
+        ),
+        (
+            MockServer::builder().rate_limit_window(Duration::ZERO),
+            "rate_limit_window",
+        ),
+        (
+            MockServer::builder().read_timeout(Duration::MAX),
+            "read_timeout",
+        ),
+        (
+            MockServer::builder().read_timeout(Duration::ZERO),
+            "read_timeout",
+        ),
+    ];
+    for (builder, option) in options {
+        match builder.try_start().await {
+            Err(beacon_mock::StartError::InvalidOption { option: named, .. }) => {
+                assert_eq!(named, option);
+            }
+            other => panic!("{option}: not refused: {other:?}"),
+        }
+    }
+    let error = MockServer::builder()
+        .admin_token("my admin token")
+        .try_start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid admin_token: a token is 1 to 256 visible ASCII characters without spaces"
+    );
+    // The bounds themselves are accepted.
+    let mock = MockServer::builder()
+        .rate_limit_window(beacon_mock::MAX_RATE_LIMIT_WINDOW)
+        .read_timeout(beacon_mock::MAX_READ_TIMEOUT)
+        .admin_token("admin_token_0123456789")
+        .try_start()
+        .await
+        .unwrap();
+    mock.admin(Api::Panel).reset().await.unwrap();
+}

@@ -78,3 +78,24 @@ async fn reload_api_leaves_the_other_api_alone() {
     let summary = Fixtures::embedded().summary(Api::Panel);
     assert!(summary.starts_with("2 accounts, "), "{summary}");
 }
+
+#[tokio::test]
+async fn tokens_follow_a_reload() {
+    let mock = MockServer::start().await;
+    let before = mock.tokens();
+    let dir = fixtures_dir("tokens", &before.panel, "panel_reloaded_0123456789abcdef");
+    let fixtures = Fixtures::from_dir(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    mock.reload(&fixtures);
+    let after = mock.tokens();
+    assert_eq!(after.panel, "panel_reloaded_0123456789abcdef");
+    assert_eq!(
+        (&after.status, &after.panel_other),
+        (&before.status, &before.panel_other)
+    );
+    let api = support::Api::new(mock.panel_uri(), &after.panel);
+    assert_eq!(api.get("/servers").await.status, 200);
+    // Status alone: the Panel tokens stay.
+    mock.reload_api(Api::Status, &Fixtures::embedded());
+    assert_eq!(mock.tokens().panel, after.panel);
+}
