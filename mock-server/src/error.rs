@@ -110,6 +110,15 @@ impl ApiError {
                         .insert(name, HeaderValue::from(*retry_after));
                 }
             }
+            // An injected 429 says when to retry, as a real one does, so that a client's
+            // back-off can be tested with it: at once, in a second.
+            ApiError::Injected(StatusCode::TOO_MANY_REQUESTS) => {
+                if let Some(name) = api.rate_limit().retry_after_header {
+                    response
+                        .headers_mut()
+                        .insert(name, HeaderValue::from_static("1"));
+                }
+            }
             _ => {}
         }
         response

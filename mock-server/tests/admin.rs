@@ -174,6 +174,31 @@ async fn injected_statuses_apply_to_the_next_n_matching_requests() {
     )
     .await;
     status_error(&status_api.get("/pages").await, 500, "internal_error");
+    // An injected 429 carries Retry-After where a real one does: on Status (Panel
+    // documents none).
+    for (uri, get, retry_after) in [
+        (mock.status_uri(), "/pages", Some("1")),
+        (mock.panel_uri(), "/servers", None),
+    ] {
+        admin(
+            &uri,
+            "POST",
+            "/faults",
+            Some(json!({"status": 429, "count": 1})),
+        )
+        .await;
+        let answer = reqwest::Client::new()
+            .get(format!("{uri}{get}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 429, "{uri}");
+        let header = answer
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap());
+        assert_eq!(header, retry_after, "{uri}");
+    }
 }
 
 #[tokio::test]
