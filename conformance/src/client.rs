@@ -206,12 +206,20 @@ impl fmt::Debug for Client {
 impl Client {
     /// A client for `config`, reporting waits on `progress`.
     pub(crate) fn new(config: &Config, progress: Progress) -> Result<Self, String> {
-        let http = reqwest::blocking::Client::builder()
+        let mut http = reqwest::blocking::Client::builder()
             .timeout(config.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("beacon-conformance/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .user_agent(concat!("beacon-conformance/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &config.trusted_pem {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or("--ca-cert holds no PEM certificate")?;
+            for certificate in certificates {
+                http = http.add_root_certificate(certificate);
+            }
+        }
+        let http = http.build().map_err(|e| e.to_string())?;
         Ok(Self {
             http,
             base: config.base_url.as_str().trim_end_matches('/').to_owned(),

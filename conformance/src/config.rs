@@ -60,6 +60,9 @@ pub struct Config {
     /// The longest wait for a rate-limit window to reset (after a 429, or in the probe);
     /// by default the API's window plus 5 s.
     pub max_wait: Duration,
+    /// PEM certificates trusted besides the built-in web roots: a private CA, or the
+    /// certificate `beacon-mock --tls` generates.
+    pub trusted_pem: Option<String>,
 }
 
 impl Config {
@@ -83,6 +86,7 @@ impl Config {
             only: None,
             request_timeout: DEFAULT_TIMEOUT,
             max_wait: Duration::from_secs(api.rate_limit().period_secs() + 5),
+            trusted_pem: None,
         }
     }
 }

@@ -664,3 +664,31 @@ fn a_huge_timeout_or_case_count_is_handled_without_a_panic() {
     assert!(stdout.contains(lowered), "{stdout}");
     assert_eq!(deployment.journaled(), 0, "nothing was sent");
 }
+
+#[test]
+fn ca_cert_trusts_a_deployment_with_its_own_certificate() {
+    let tls = beacon_mock::TlsConfig::self_signed().expect("a certificate");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let pem = dir.path().join("mock.pem");
+    std::fs::write(&pem, tls.certificate_pem()).expect("the PEM file");
+    let builder = beacon_mock::MockServer::builder().tls(tls);
+    let deployment = Deployment::mock_with(Api::Panel, builder);
+    assert!(deployment.base_url.starts_with("https://"));
+    let examples = ["--phases", "examples"];
+    // Without it: the certificate's issuer is unknown, and nothing can be checked.
+    let (code, _, stderr) = exits(against(&deployment, &examples));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("error: cannot reach https://"), "{stderr}");
+    // With it: the run checks the deployment.
+    let pem = pem.to_str().expect("UTF-8 path");
+    let trusted = [examples[0], examples[1], "--ca-cert", pem];
+    let (code, stdout, stderr) = exits(against(&deployment, &trusted));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    // A file that holds no certificate is a usage error.
+    let (code, _, stderr) = exits(against(&deployment, &["--ca-cert", "Cargo.toml"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--ca-cert holds no PEM certificate"),
+        "{stderr}"
+    );
+}

@@ -51,6 +51,10 @@ struct Args {
     /// runs only with --allow-writes).
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "examples,coverage,fuzz,stateful", value_parser = parse_phase)]
     phases: Vec<Phase>,
+    /// Trust the PEM certificates in PATH besides the built-in web roots (a private CA, or
+    /// the certificate `beacon-mock --tls` prints the path of).
+    #[arg(long, value_name = "PATH")]
+    ca_cert: Option<PathBuf>,
     /// Timeout of one request, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
@@ -205,6 +209,11 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     config.phases = args.phases;
     config.request_timeout = std::time::Duration::from_secs(args.timeout);
+    if let Some(path) = &args.ca_cert {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --ca-cert {}", path.display()))?;
+        config.trusted_pem = Some(pem);
+    }
     config.fail_on_skip = args.fail_on_skip;
     config.strict = args.strict;
     config.progress = if std::io::stderr().is_terminal() {

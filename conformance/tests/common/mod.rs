@@ -88,7 +88,7 @@ impl Deployment {
         Self {
             api,
             base_url,
-            tokens: mock.tokens().clone(),
+            tokens: mock.tokens(),
             server: Some(Server::Mock(mock)),
             runtime,
         }
