@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use beacon_spec::Api;
-use beacon_spec::redact::redact_query;
 use bytes::Bytes;
 use http::{Request, Response};
 
@@ -19,7 +18,7 @@ use crate::cors::Cors;
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::journal::{Journal, Outcome, Recorded};
-use crate::request_log::{RequestLine, RequestLogSink};
+use crate::request_log::{RequestLine, RequestLogSink, logged_target};
 use crate::service::{ApiService, BASE_PATH};
 
 /// What the transport must do with a handled request.
@@ -91,7 +90,7 @@ impl App {
         if let Some(response) = self.cors.as_ref().and_then(|cors| cors.preflight(request)) {
             self.log(
                 request,
-                &redact_query(target(request)),
+                &logged_target(request.uri()),
                 &response,
                 started,
                 SystemTime::now(),
@@ -158,7 +157,7 @@ impl App {
         let at = SystemTime::now();
         // An injected status answers before auth, but the journal still shows what was sent,
         // a token in the query redacted as in the `Authorization` header.
-        let path = redact_query(target(request));
+        let path = logged_target(request.uri());
         let latency_us = self.log(request, &path, response, started, at);
         let outcome = Outcome {
             status: response.status().as_u16(),
@@ -174,12 +173,4 @@ impl App {
             request.body(),
         ));
     }
-}
-
-/// The request's path and query, as sent (logged and journaled through `redact_query`).
-fn target(request: &Request<Bytes>) -> &str {
-    request
-        .uri()
-        .path_and_query()
-        .map_or(request.uri().path(), |p| p.as_str())
 }

@@ -32,8 +32,9 @@ impl AuthFailure {
     }
 }
 
-/// Whether `token` can be sent as a bearer token at all: 1 to 256 visible ASCII characters.
-pub(crate) fn is_bearer_token(token: &str) -> bool {
+/// Whether `token` can be sent as a bearer token at all: 1 to 256 visible ASCII characters
+/// (so no spaces). What the mock accepts as a token, an admin token or a fixture token.
+pub fn is_bearer_token(token: &str) -> bool {
     (1..=256).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
 }
 

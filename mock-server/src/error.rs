@@ -97,29 +97,20 @@ impl ApiError {
         }
         .expect("error envelopes serialize");
         let mut response = json_response(status, body);
-        match &self {
-            ApiError::MethodNotAllowed { allow, .. } => {
-                if let Ok(value) = HeaderValue::from_str(allow) {
-                    response.headers_mut().insert(header::ALLOW, value);
-                }
+        if let ApiError::MethodNotAllowed { allow, .. } = &self {
+            if let Ok(value) = HeaderValue::from_str(allow) {
+                response.headers_mut().insert(header::ALLOW, value);
             }
-            ApiError::RateLimited { retry_after } => {
-                if let Some(name) = api.rate_limit().retry_after_header {
-                    response
-                        .headers_mut()
-                        .insert(name, HeaderValue::from(*retry_after));
-                }
-            }
-            // An injected 429 says when to retry, as a real one does, so that a client's
-            // back-off can be tested with it: at once, in a second.
-            ApiError::Injected(StatusCode::TOO_MANY_REQUESTS) => {
-                if let Some(name) = api.rate_limit().retry_after_header {
-                    response
-                        .headers_mut()
-                        .insert(name, HeaderValue::from_static("1"));
-                }
-            }
-            _ => {}
+        }
+        // An injected 429 says when to retry as a real one does (in a second), so that a
+        // client's back-off can be tested with it.
+        let retry_after = match self {
+            ApiError::RateLimited { retry_after } => Some(retry_after),
+            ApiError::Injected(StatusCode::TOO_MANY_REQUESTS) => Some(1),
+            _ => None,
+        };
+        if let (Some(secs), Some(name)) = (retry_after, api.rate_limit().retry_after_header) {
+            response.headers_mut().insert(name, HeaderValue::from(secs));
         }
         response
     }

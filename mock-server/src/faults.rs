@@ -90,14 +90,10 @@ impl FaultSpec {
     /// from the journal (which shows the whole path) matches too.
     fn with_api_path(mut self) -> Self {
         if let Some(path) = &mut self.path {
-            if let Some(rest) = path.strip_prefix(crate::service::BASE_PATH) {
-                if rest.is_empty() || rest.starts_with('/') {
-                    *path = if rest.is_empty() {
-                        "/".to_owned()
-                    } else {
-                        rest.to_owned()
-                    };
-                }
+            match path.strip_prefix(crate::service::BASE_PATH) {
+                Some("") => *path = "/".to_owned(),
+                Some(rest) if rest.starts_with('/') => *path = rest.to_owned(),
+                _ => {}
             }
         }
         self

@@ -324,40 +324,43 @@ impl StatusFixtures {
         let mut owners = std::collections::HashMap::new();
         // Ids are unique across the file, slugs within a workspace (its token reaches its
         // pages by slug): a second page of one slug could never be reached.
-        let mut workspace_ids = std::collections::HashSet::new();
-        let mut page_ids = std::collections::HashSet::new();
-        let mut incident_ids = std::collections::HashSet::new();
+        let (mut workspace_ids, mut page_ids, mut incident_ids) = Default::default();
         for (w, workspace) in self.workspaces.iter().enumerate() {
-            if !workspace_ids.insert(workspace.id.as_str()) {
-                return Err(invalid(
-                    file,
-                    &format!("workspaces.{w}.id"),
-                    "duplicate workspace id",
-                ));
-            }
+            let field = format!("workspaces.{w}");
+            unique(
+                &mut workspace_ids,
+                &workspace.id,
+                file,
+                &format!("{field}.id"),
+                "duplicate workspace id",
+            )?;
             let mut slugs = std::collections::HashSet::new();
             for (p, fixture) in workspace.pages.iter().enumerate() {
                 let page = &fixture.page;
-                let field = |name: &str| format!("workspaces.{w}.pages.{p}.{name}");
-                if !page_ids.insert(page.id.0.as_str()) {
-                    return Err(invalid(file, &field("id"), "duplicate page id"));
-                }
-                if !slugs.insert(page.slug.0.as_str()) {
-                    return Err(invalid(
-                        file,
-                        &field("slug"),
-                        "duplicate slug in this workspace",
-                    ));
-                }
+                let field = format!("{field}.pages.{p}");
+                unique(
+                    &mut page_ids,
+                    &page.id.0,
+                    file,
+                    &format!("{field}.id"),
+                    "duplicate page id",
+                )?;
+                unique(
+                    &mut slugs,
+                    &page.slug.0,
+                    file,
+                    &format!("{field}.slug"),
+                    "duplicate slug in this workspace",
+                )?;
                 for (i, incident) in fixture.incidents.iter().enumerate() {
-                    let field = field(&format!("incidents.{i}"));
-                    if !incident_ids.insert(incident.id.0.as_str()) {
-                        return Err(invalid(
-                            file,
-                            &format!("{field}.id"),
-                            "duplicate incident id",
-                        ));
-                    }
+                    let field = format!("{field}.incidents.{i}");
+                    unique(
+                        &mut incident_ids,
+                        &incident.id.0,
+                        file,
+                        &format!("{field}.id"),
+                        "duplicate incident id",
+                    )?;
                     if incident.page_id != page.id {
                         return Err(invalid(
                             file,
@@ -426,17 +429,17 @@ impl PanelFixtures {
                 "at least one account is required",
             ));
         }
-        let mut ids = std::collections::HashSet::new();
-        let mut account_ids = std::collections::HashSet::new();
+        let (mut server_ids, mut account_ids) = Default::default();
         let mut owners = std::collections::HashMap::new();
         for (a, account) in self.accounts.iter().enumerate() {
-            if !account_ids.insert(account.id.as_str()) {
-                return Err(invalid(
-                    file,
-                    &format!("accounts.{a}.id"),
-                    "duplicate account id",
-                ));
-            }
+            let field = format!("accounts.{a}");
+            unique(
+                &mut account_ids,
+                &account.id,
+                file,
+                &format!("{field}.id"),
+                "duplicate account id",
+            )?;
             for (t, token) in account.tokens.iter().enumerate() {
                 let field = format!("accounts.{a}.tokens.{t}");
                 if !crate::auth::is_bearer_token(token) {
@@ -449,16 +452,32 @@ impl PanelFixtures {
                 one_owner(&mut owners, token, &account.id, "account", file, &field)?;
             }
             for (s, server) in account.servers.iter().enumerate() {
-                if !ids.insert(server.detail.id.clone()) {
-                    return Err(invalid(
-                        file,
-                        &format!("accounts.{a}.servers.{s}.id"),
-                        "duplicate server id",
-                    ));
-                }
+                let field = format!("{field}.servers.{s}");
+                unique(
+                    &mut server_ids,
+                    &server.detail.id.0,
+                    file,
+                    &format!("{field}.id"),
+                    "duplicate server id",
+                )?;
             }
         }
         Ok(())
+    }
+}
+
+/// Refuses `value` at `field` with `message` when `seen` holds it already.
+fn unique<'f>(
+    seen: &mut std::collections::HashSet<&'f str>,
+    value: &'f str,
+    file: &str,
+    field: &str,
+    message: &str,
+) -> Result<(), FixtureError> {
+    if seen.insert(value) {
+        Ok(())
+    } else {
+        Err(invalid(file, field, message))
     }
 }
 

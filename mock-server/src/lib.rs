@@ -82,6 +82,7 @@ use tokio::task::JoinHandle;
 pub use admin_client::{
     AdminClient, AdminError, Fault, FaultsClient, JournalEntry, JournalFilter, MintedToken,
 };
+pub use auth::is_bearer_token;
 pub use beacon_spec::{Api, OperationId};
 use config::MockConfig;
 #[cfg(feature = "defects")]
@@ -617,13 +618,16 @@ impl MockServer {
             // Only `api`'s tokens change.
             let fresh = MockTokens::of(fixtures);
             let mut tokens = self.tokens.write();
-            match api {
-                Api::Status => tokens.status = fresh.status,
-                Api::Panel => {
-                    let MockTokens { status, .. } = std::mem::replace(&mut *tokens, fresh);
-                    tokens.status = status;
-                }
-            }
+            *tokens = match api {
+                Api::Status => MockTokens {
+                    status: fresh.status,
+                    ..tokens.clone()
+                },
+                Api::Panel => MockTokens {
+                    status: std::mem::take(&mut tokens.status),
+                    ..fresh
+                },
+            };
         }
         listener.is_some()
     }

@@ -92,7 +92,7 @@ struct ListenerArgs {
     admin_token: Option<String>,
     /// How long a request's head, and then its body, may take to arrive (for the proxy, also
     /// each read of the upstream's answer).
-    #[arg(long, value_name = "SECS", default_value_t = 30, env = "BEACON_MOCK_READ_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    #[arg(long, value_name = "SECS", default_value_t = 30, env = "BEACON_MOCK_READ_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=beacon_mock::MAX_READ_TIMEOUT.as_secs()))]
     read_timeout: u64,
 }
 
@@ -101,7 +101,7 @@ impl ListenerArgs {
     fn admin_token(&self) -> anyhow::Result<Option<&str>> {
         if let Some(token) = &self.admin_token {
             anyhow::ensure!(
-                is_token_text(token),
+                beacon_mock::is_bearer_token(token),
                 "--admin-token must be 1 to 256 visible ASCII characters without spaces"
             );
         }
@@ -111,11 +111,6 @@ impl ListenerArgs {
     fn read_timeout(&self) -> Duration {
         Duration::from_secs(self.read_timeout)
     }
-}
-
-/// What a token given on the command line may be.
-fn is_token_text(token: &str) -> bool {
-    !token.is_empty() && token.len() <= 256 && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[derive(clap::Args)]
@@ -159,7 +154,7 @@ struct ServeArgs {
     #[arg(long, env = "BEACON_MOCK_WATCH", requires = "fixtures")]
     watch: bool,
     /// Length of every rate-limit window in seconds (documented: 60).
-    #[arg(long, value_name = "SECS", env = "BEACON_MOCK_RATE_LIMIT_WINDOW", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, value_name = "SECS", env = "BEACON_MOCK_RATE_LIMIT_WINDOW", value_parser = clap::value_parser!(u64).range(1..=beacon_mock::MAX_RATE_LIMIT_WINDOW.as_secs()))]
     rate_limit_window: Option<u64>,
     /// Replace every per-window limit (for load tests).
     #[arg(long, value_name = "LIMIT", env = "BEACON_MOCK_RATE_LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
@@ -369,7 +364,7 @@ async fn run(args: ServeArgs, log: &access_log::BatchedStderr) -> anyhow::Result
         .panel_addr(args.panel_addr);
     for token in &args.tokens {
         anyhow::ensure!(
-            is_token_text(token),
+            beacon_mock::is_bearer_token(token),
             "--token must be 1 to 256 visible ASCII characters without spaces"
         );
         builder = builder.token(token);

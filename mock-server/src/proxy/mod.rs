@@ -405,9 +405,7 @@ impl Answer for ProxyApp {
         crate::request_log::trace(&crate::RequestLine {
             api: self.api,
             method: request.method().as_str(),
-            path: &beacon_spec::redact::redact_query(
-                request.uri().path_and_query().map_or(path, |p| p.as_str()),
-            ),
+            path: &crate::request_log::logged_target(request.uri()),
             status: response.status().as_u16(),
             latency_us: started.elapsed().as_micros() as u64,
             at: SystemTime::now(),
