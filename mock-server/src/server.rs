@@ -14,7 +14,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -24,6 +24,7 @@ use crate::app::{App, Handled};
 use crate::service::{BodyTooLarge, MAX_BODY_BYTES};
 #[cfg(feature = "tls")]
 pub(crate) use crate::tls::Acceptor;
+use crate::watchdog::{self, Activity};
 
 /// Without the `tls` feature no listener serves TLS: no value of this type exists.
 #[cfg(not(feature = "tls"))]
@@ -89,13 +90,21 @@ pub(crate) trait Answer: Send + Sync + 'static {
         + Send
         + 'static;
 
-    /// Answers `request` from `peer`; `Err` closes the connection without answering.
+    /// The answer to one request.
+    type Answering: Future<Output = Result<Response<Self::Body>, DroppedConnection>>
+        + Send
+        + 'static;
+
+    /// Answers `request` from `peer`; `Err` closes the connection without answering. An
+    /// answer that waits (for a body, latency or an upstream) holds `activity.in_flight()`
+    /// while it does, so that the connection's watchdog does not take it for idle.
     fn answer(
         self: Arc<Self>,
         request: Request<Incoming>,
         peer: SocketAddr,
         read_timeout: Duration,
-    ) -> impl Future<Output = Result<Response<Self::Body>, DroppedConnection>> + Send;
+        activity: &Activity,
+    ) -> Self::Answering;
 }
 
 /// Why a request body could not be read.
@@ -141,9 +150,9 @@ pub(crate) async fn serve<S: Answer>(
 ) {
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .keep_alive(true)
-        .header_read_timeout(limits.read_timeout);
+    // No timer for hyper: each connection's watchdog keeps the read timeout of request heads
+    // (`watchdog.rs`), at no cost per request.
+    http.keep_alive(true).header_read_timeout(None);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut connections = JoinSet::new();
     loop {
@@ -180,15 +189,17 @@ pub(crate) async fn serve<S: Answer>(
             watcher: graceful.watcher(),
         };
         let tls = tls.clone();
-        connections.spawn(async move {
+        let activity = Activity::default();
+        let watched = activity.clone();
+        let serving = connections.spawn(async move {
             match tls {
-                None => connection.serve(TokioIo::new(stream)).await,
+                None => connection.serve(TokioIo::new(stream), activity).await,
                 #[cfg(feature = "tls")]
                 Some(acceptor) => {
                     // The handshake holds a slot: it gets the read timeout, like a request head.
                     let timeout = connection.read_timeout;
                     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => connection.serve(TokioIo::new(stream)).await,
+                        Ok(Ok(stream)) => connection.serve(TokioIo::new(stream), activity).await,
                         Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
                         Err(_) => {
                             tracing::debug!(%peer, "no TLS handshake within {timeout:?}; closing")
@@ -200,6 +211,7 @@ pub(crate) async fn serve<S: Answer>(
             }
             drop(slot);
         });
+        connections.spawn(watchdog::watch(watched, serving, limits.read_timeout));
     }
     drop(listener);
     if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
@@ -225,7 +237,7 @@ struct Connection<S> {
 }
 
 impl<S: Answer> Connection<S> {
-    async fn serve<I>(self, io: I)
+    async fn serve<I>(self, io: I, activity: Activity)
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
@@ -236,11 +248,16 @@ impl<S: Answer> Connection<S> {
             read_timeout,
             watcher,
         } = self;
+        let watched = activity.clone();
         let connection = http.serve_connection(
             io,
-            service_fn(move |request| Arc::clone(&service).answer(request, peer, read_timeout)),
+            service_fn(move |request| {
+                watched.requested();
+                Arc::clone(&service).answer(request, peer, read_timeout, &watched)
+            }),
         );
         let _ = watcher.watch(connection).await;
+        activity.ended();
     }
 }
 
@@ -250,7 +267,7 @@ type Answered = Result<Response<Full<Bytes>>, DroppedConnection>;
 /// The mock's answer to one request: ready at once for a request without a body and without
 /// injected latency (most requests, answered without building a future that awaits), or
 /// still waiting for the body or the latency.
-enum Answering {
+pub(crate) enum Answering {
     Ready(std::future::Ready<Answered>),
     Waiting(Pin<Box<dyn Future<Output = Answered> + Send>>),
 }
@@ -267,21 +284,34 @@ impl Future for Answering {
 }
 
 impl App {
+    /// Answers at once, or, with injected latency, once it has passed (in flight for
+    /// `activity` meanwhile).
+    fn finish(handled: Handled, activity: &Activity) -> Answering {
+        if handled.delay.is_none() {
+            return Answering::Ready(std::future::ready(Self::reply(handled)));
+        }
+        let in_flight = activity.in_flight();
+        Answering::Waiting(Box::pin(async move {
+            let answered = Self::after_latency(handled).await;
+            drop(in_flight);
+            answered
+        }))
+    }
+
     /// Waits out the injected latency, then answers or drops the connection.
-    fn finish(handled: Handled) -> Answering {
-        let answer = |handled: Handled| {
-            if handled.drop_connection {
-                Err(DroppedConnection)
-            } else {
-                Ok(handled.response.map(Full::new))
-            }
-        };
-        match handled.delay {
-            None => Answering::Ready(std::future::ready(answer(handled))),
-            Some(delay) => Answering::Waiting(Box::pin(async move {
-                tokio::time::sleep(delay).await;
-                answer(handled)
-            })),
+    async fn after_latency(handled: Handled) -> Answered {
+        if let Some(delay) = handled.delay {
+            tokio::time::sleep(delay).await;
+        }
+        Self::reply(handled)
+    }
+
+    /// The response, or the dropped connection of an injected fault.
+    fn reply(handled: Handled) -> Answered {
+        if handled.drop_connection {
+            Err(DroppedConnection)
+        } else {
+            Ok(handled.response.map(Full::new))
         }
     }
 
@@ -306,31 +336,33 @@ impl App {
             Err(BodyError::Dropped) => return Err(DroppedConnection),
         };
         let request = Request::from_parts(parts, body);
-        Self::finish(self.handle(&request, peer.ip())).await
+        Self::after_latency(self.handle(&request, peer.ip())).await
     }
 }
 
 impl Answer for App {
     type Body = Full<Bytes>;
+    type Answering = Answering;
 
     fn answer(
         self: Arc<Self>,
         request: Request<Incoming>,
         peer: SocketAddr,
         read_timeout: Duration,
-    ) -> impl Future<Output = Answered> + Send {
+        activity: &Activity,
+    ) -> Answering {
         use hyper::body::Body as _;
         let (parts, body) = request.into_parts();
         if body.is_end_stream() {
             // No body (a GET, or `Content-Length: 0`): nothing to wait for.
             let request = Request::from_parts(parts, Bytes::new());
-            return Self::finish(self.handle(&request, peer.ip()));
+            return Self::finish(self.handle(&request, peer.ip()), activity);
         }
-        Answering::Waiting(Box::pin(self.read_then_answer(
-            parts,
-            body,
-            peer,
-            read_timeout,
-        )))
+        let in_flight = activity.in_flight();
+        Answering::Waiting(Box::pin(async move {
+            let answered = self.read_then_answer(parts, body, peer, read_timeout).await;
+            drop(in_flight);
+            answered
+        }))
     }
 }

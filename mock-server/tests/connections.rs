@@ -104,3 +104,85 @@ async fn shutdown_drains_within_its_timeout_and_then_closes() {
         .unwrap();
     assert!(cut.is_err(), "{cut:?}");
 }
+
+/// Reads until the mock closes `stream`; `None` if it is still open after `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut received = Vec::new();
+    timeout(within, stream.read_to_end(&mut received))
+        .await
+        .ok()
+        .map(|_| received)
+}
+
+/// A connection that sends nothing, one that keeps a request head coming a byte at a time,
+/// and an idle keep-alive connection all lose their slot at the read timeout (give or take
+/// a quarter), without an answer.
+#[tokio::test]
+async fn silent_dripping_and_idle_connections_are_closed_at_the_read_timeout() {
+    let mock = MockServer::builder()
+        .read_timeout(Duration::from_secs(1))
+        .start()
+        .await;
+    let addr = mock.addr(Api::Panel).unwrap();
+
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let received = closed_within(&mut silent, Duration::from_secs(15))
+        .await
+        .expect("a silent connection is still open 15 s after a 1 s read timeout");
+    assert!(received.is_empty(), "{received:?}");
+
+    let mut dripping = TcpStream::connect(addr).await.unwrap();
+    let head = format!("GET /api/v1/servers HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ");
+    let drip = async {
+        for byte in head.bytes().chain(std::iter::repeat(b'a')) {
+            if dripping.write_all(&[byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let dripped = timeout(Duration::from_secs(15), drip).await;
+    assert!(
+        dripped.is_ok(),
+        "a head sent a byte every 100 ms is still read 15 s after a 1 s read timeout"
+    );
+
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(
+        format!(
+            "GET /api/v1/servers HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\r\n",
+            mock.tokens().panel
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let received = closed_within(&mut idle, Duration::from_secs(15))
+        .await
+        .expect("an idle keep-alive connection is still open 15 s after a 1 s read timeout");
+    let received = String::from_utf8_lossy(&received);
+    assert!(received.starts_with("HTTP/1.1 200 "), "{received}");
+}
+
+/// The read timeout bounds how long a client takes to send, never how long the mock takes
+/// to answer: injected latency longer than it is waited out.
+#[tokio::test]
+async fn latency_longer_than_the_read_timeout_is_answered() {
+    let mock = MockServer::builder()
+        .read_timeout(Duration::from_secs(1))
+        .start()
+        .await;
+    let root = mock.panel_uri().replace("/api/v1", "");
+    let fault = reqwest::Client::new()
+        .post(format!("{root}/__admin/faults"))
+        .json(&json!({"latency_ms": 3_000, "count": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fault.status(), 201);
+    let api = support::panel(&mock).await;
+    let answered = timeout(Duration::from_secs(15), api.get("/servers"))
+        .await
+        .expect("answered");
+    assert_eq!(answered.status, 200);
+}

@@ -35,7 +35,8 @@ Limits (per API):
   request bodies 64 KiB (413); read cache 32 MiB and request journal 16 MiB, oldest dropped first;
   journal paths cut to 2 KiB, bodies and headers to 4 KiB; 1,000 faults and 100,000 minted tokens (409 when full, until a reset);
   rate-limit windows for at most 100,000 keys; fixture files regular and at most 16 MiB;
-  a TLS handshake (--tls), like a request head, must finish within --read-timeout.
+  a TLS handshake (--tls), like a request head, must finish within --read-timeout (a head, and an idle
+  keep-alive connection, within a quarter more).
 Admin API (/__admin/): open to loopback callers while every listener is on loopback; otherwise, or with
   --admin-token, it requires Authorization: Bearer <admin token>. Requests with another Origin are 403;
   bodies must be Content-Type: application/json (415).";

@@ -40,6 +40,7 @@ use crate::call::Router;
 use crate::error::{ApiError, json_response};
 use crate::server::{self, Answer, BodyError, DroppedConnection, Limits, read_body};
 use crate::service::BASE_PATH;
+use crate::watchdog::{Activity, InFlight};
 use record::Recorder;
 use violations::ViolationLog;
 
@@ -378,8 +379,28 @@ fn forwarded_headers(from: &HeaderMap, to: &mut HeaderMap) {
 
 impl Answer for ProxyApp {
     type Body = ProxyBody;
+    type Answering =
+        Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, DroppedConnection>> + Send>>;
 
-    async fn answer(
+    fn answer(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+        read_timeout: Duration,
+        activity: &Activity,
+    ) -> Self::Answering {
+        // In flight until the response's body has been sent: the watchdog leaves it alone.
+        let in_flight = activity.in_flight();
+        Box::pin(async move {
+            let answered = self.forward(request, peer, read_timeout).await;
+            answered.map(|response| response.map(|body| body.holding(in_flight)))
+        })
+    }
+}
+
+impl ProxyApp {
+    /// Reads the body, then answers an admin request or forwards the request upstream.
+    async fn forward(
         self: Arc<Self>,
         request: Request<Incoming>,
         _peer: SocketAddr,
@@ -620,6 +641,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 pub struct ProxyBody {
     first: Option<Bytes>,
     rest: Option<mpsc::Receiver<Result<Bytes, std::io::Error>>>,
+    /// Keeps the connection busy for its watchdog until the body has been sent.
+    _in_flight: Option<InFlight>,
 }
 
 impl ProxyBody {
@@ -627,6 +650,15 @@ impl ProxyBody {
         Self {
             first: (!body.is_empty()).then_some(body),
             rest: None,
+            _in_flight: None,
+        }
+    }
+
+    /// The same body, keeping its connection busy until it has been sent.
+    fn holding(self, in_flight: InFlight) -> Self {
+        Self {
+            _in_flight: Some(in_flight),
+            ..self
         }
     }
 
@@ -649,6 +681,7 @@ impl ProxyBody {
         Self {
             first: Some(first),
             rest: Some(receiver),
+            _in_flight: None,
         }
     }
 }
