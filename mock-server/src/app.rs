@@ -103,18 +103,19 @@ impl App {
         }
         let api_path = path.strip_prefix(BASE_PATH).unwrap_or(path);
         let fault = self.faults.take(api_path);
-        let (mut response, principal) = match fault.status {
+        let (mut response, principal, varied) = match fault.status {
             Some(status) => (
                 ApiError::Injected(status).into_response(self.service.api),
                 None,
+                false,
             ),
             None => {
                 let answer = self.service.handle(request, peer, started);
-                (answer.response, answer.principal)
+                (answer.response, answer.principal, answer.varied)
             }
         };
         if let Some(cors) = &self.cors {
-            cors.allow(request, &mut response);
+            cors.allow(request, &mut response, varied);
         }
         self.record(request, &response, principal, started);
         Handled {

@@ -15,6 +15,9 @@ pub(crate) const PREFLIGHT_MAX_AGE_SECS: u32 = 7_200;
 /// The request headers a page may send.
 pub(crate) const ALLOWED_HEADERS: &str = "Authorization, Content-Type, Accept";
 
+/// `Vary: Origin`'s value: an answer may differ by origin.
+pub(crate) const VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
+
 /// One API's CORS answers, built once.
 #[derive(Debug, Clone)]
 pub(crate) struct Cors {
@@ -65,15 +68,22 @@ impl Cors {
             header::ACCESS_CONTROL_MAX_AGE,
             HeaderValue::from(PREFLIGHT_MAX_AGE_SECS),
         );
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        headers.insert(header::VARY, VARY_ORIGIN);
         Some(response)
     }
 
     /// Lets a page of any origin read `response` and its rate-limit headers, when `request`
-    /// came from a page (has an `Origin`).
-    pub(crate) fn allow(&self, request: &Request<Bytes>, response: &mut Response<Bytes>) {
+    /// came from a page (has an `Origin`). `varied`: `response` already has `Vary: Origin`.
+    pub(crate) fn allow(
+        &self,
+        request: &Request<Bytes>,
+        response: &mut Response<Bytes>,
+        varied: bool,
+    ) {
         let headers = response.headers_mut();
-        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        if !varied {
+            headers.append(header::VARY, VARY_ORIGIN);
+        }
         if !request.headers().contains_key(header::ORIGIN) {
             return;
         }

@@ -120,9 +120,9 @@ impl ApiError {
 pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Bytes> {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, JSON);
     response
 }
+
+/// `application/json`, the content type of every Beacon answer.
+pub(crate) const JSON: HeaderValue = HeaderValue::from_static("application/json");

@@ -105,6 +105,11 @@ impl Buckets {
 pub(crate) const MAX_KEYS: usize = 2;
 
 impl RateLimiter {
+    /// The limit most answers report: the first window's.
+    pub(crate) fn usual_limit(&self) -> u32 {
+        self.windows.first().map_or(u32::MAX, |w| w.limit)
+    }
+
     /// A limiter for `policy`, optionally with every window's period and/or limit replaced.
     /// A period is kept within [`crate::MAX_RATE_LIMIT_WINDOW`] and a limit at least 1 (the
     /// builder refuses other values; the wiremock adapter takes them as given), so that no

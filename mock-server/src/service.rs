@@ -19,7 +19,7 @@ use crate::auth::{self, AuthFailure, TokenStore};
 use crate::call::{Call, Router};
 use crate::config::MockConfig;
 use crate::defect::Defect;
-use crate::error::{ApiError, json_response};
+use crate::error::ApiError;
 use crate::fixtures::Fixtures;
 use crate::panel_api::{self, PanelState};
 use crate::rate_limit::{RateDecision, RateKey, RateLimiter};
@@ -60,6 +60,62 @@ pub(crate) struct ApiService {
     state: ApiState,
     reads: ReadCache,
     rate_headers: &'static RateHeaders,
+    /// The usual head of an answer, ready to be cloned.
+    usual_head: UsualHead,
+}
+
+/// The head of most answers — `Content-Type: application/json`, the rate-limit headers and,
+/// with CORS on, `Vary: Origin` — made once, so that an answer clones it and sets its numbers
+/// in place instead of hashing and inserting each header (about 1,300 instructions a request
+/// under callgrind).
+struct UsualHead {
+    headers: http::HeaderMap,
+    /// The limit whose value `headers` holds.
+    limit: u32,
+    /// Whether `headers` has the policy's reset header (after the remaining one).
+    reset: bool,
+    /// Whether `headers` has `Vary: Origin`.
+    varied: bool,
+}
+
+impl UsualHead {
+    fn new(names: &RateHeaders, limit: u32, varied: bool) -> Self {
+        let mut headers = http::HeaderMap::with_capacity(5);
+        headers.insert(header::CONTENT_TYPE, crate::error::JSON);
+        // In this order: `filled` sets the values by position.
+        headers.insert(names.limit.clone(), RateHeaders::number(limit));
+        headers.insert(names.remaining.clone(), RateHeaders::number(0_u32));
+        if let Some(reset) = &names.reset {
+            headers.insert(reset.clone(), RateHeaders::number(0_u32));
+        }
+        if varied {
+            headers.insert(header::VARY, crate::cors::VARY_ORIGIN);
+        }
+        Self {
+            headers,
+            limit,
+            reset: names.reset.is_some(),
+            varied,
+        }
+    }
+
+    /// The head with `decision`'s numbers.
+    fn filled(&self, decision: RateDecision) -> http::HeaderMap {
+        let mut headers = self.headers.clone();
+        let mut values = headers.values_mut().skip(1);
+        if let Some(limit) = values.next()
+            && decision.limit != self.limit
+        {
+            *limit = RateHeaders::number(decision.limit);
+        }
+        if let Some(remaining) = values.next() {
+            *remaining = RateHeaders::number(decision.remaining);
+        }
+        if let Some(reset) = values.next().filter(|_| self.reset) {
+            *reset = RateHeaders::number(decision.reset_secs);
+        }
+        headers
+    }
 }
 
 /// The policy's rate-limit header names, made once per process from static bytes (as are the
@@ -146,6 +202,8 @@ pub(crate) struct Answer {
     pub(crate) response: Response<Bytes>,
     /// The workspace or account id; `None` when the request did not authenticate.
     pub(crate) principal: Option<Arc<str>>,
+    /// Whether the response already has `Vary: Origin`.
+    pub(crate) varied: bool,
 }
 
 /// Absent, `*/*`, `application/*` and `application/json` (with any parameters) accept JSON.
@@ -186,6 +244,11 @@ impl ApiService {
                 router: Router::new(api, PanelOperation::ALL),
             },
         };
+        let limiter = RateLimiter::new(
+            api.rate_limit(),
+            config.rate_limit_window,
+            config.rate_limit,
+        );
         let service = Self {
             api,
             state,
@@ -194,11 +257,8 @@ impl ApiService {
             defect: config.defect,
             tokens: TokenStore::default(),
             rate_headers: RateHeaders::of(api),
-            limiter: RateLimiter::new(
-                api.rate_limit(),
-                config.rate_limit_window,
-                config.rate_limit,
-            ),
+            usual_head: UsualHead::new(RateHeaders::of(api), limiter.usual_limit(), config.cors),
+            limiter,
             reads: ReadCache::default(),
         };
         {
@@ -298,12 +358,20 @@ impl ApiService {
         let mut decision = None;
         let result = self.pipeline(request, peer, received, &principal, &mut decision);
         let mut response = result.unwrap_or_else(|e| e.into_response(self.api));
-        if let Some(decision) = decision {
-            self.add_rate_headers(&mut response, decision);
-        }
+        let varied = match decision {
+            Some(decision) => self.add_rate_headers(&mut response, decision),
+            None => {
+                if response.headers().is_empty() {
+                    // A read from the cache, whose head is filled in here.
+                    (response.headers_mut()).insert(header::CONTENT_TYPE, crate::error::JSON);
+                }
+                false
+            }
+        };
         Answer {
             response,
             principal: principal.ok().map(|p| p.name),
+            varied,
         }
     }
 
@@ -407,10 +475,13 @@ impl ApiService {
             .path_and_query()
             .map_or(request.uri().path(), |p| p.as_str());
         match self.reads.get(principal, target) {
-            Ok(body) => Ok(json_response(
-                StatusCode::from_u16(call.operation.success_status).unwrap_or(StatusCode::OK),
-                body,
-            )),
+            Ok(body) => {
+                // Headers come in `handle`, all at once (`UsualHead`).
+                let mut response = Response::new(body);
+                *response.status_mut() =
+                    StatusCode::from_u16(call.operation.success_status).unwrap_or(StatusCode::OK);
+                Ok(response)
+            }
             Err(ticket) => {
                 let response = handler(op, &call)?;
                 self.reads
@@ -420,9 +491,20 @@ impl ApiService {
         }
     }
 
-    fn add_rate_headers(&self, response: &mut Response<Bytes>, decision: RateDecision) {
-        let names = self.rate_headers;
+    /// Adds `decision`'s rate-limit headers (and, to the usual head, its content type and
+    /// `Vary`); returns whether the response now has `Vary: Origin`.
+    fn add_rate_headers(&self, response: &mut Response<Bytes>, decision: RateDecision) -> bool {
         let headers = response.headers_mut();
+        let usual = headers.is_empty()
+            || (headers.len() == 1
+                && headers.iter().next().is_some_and(|(name, value)| {
+                    name == header::CONTENT_TYPE && value == crate::error::JSON
+                }));
+        if usual {
+            *headers = self.usual_head.filled(decision);
+            return self.usual_head.varied;
+        }
+        let names = self.rate_headers;
         headers.insert(names.limit.clone(), RateHeaders::number(decision.limit));
         headers.insert(
             names.remaining.clone(),
@@ -431,12 +513,57 @@ impl ApiService {
         if let Some(name) = &names.reset {
             headers.insert(name.clone(), RateHeaders::number(decision.reset_secs));
         }
+        false
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_usual_head_filled_in_place_reads_as_the_headers_inserted_one_by_one() {
+        let pairs = |headers: &http::HeaderMap| -> Vec<(String, String)> {
+            headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                .collect()
+        };
+        for api in [Api::Status, Api::Panel] {
+            let names = RateHeaders::of(api);
+            for varied in [false, true] {
+                let usual = UsualHead::new(names, 180, varied);
+                for (limit, remaining, reset_secs) in [
+                    (180, 179, 60),
+                    (180, 0, 1),
+                    (60, 12, 3_600),
+                    (1_000_000_000, 999_999_999, 0),
+                ] {
+                    let decision = RateDecision {
+                        allowed: true,
+                        limit,
+                        remaining,
+                        reset_secs,
+                    };
+                    let mut expected = http::HeaderMap::new();
+                    expected.insert(header::CONTENT_TYPE, crate::error::JSON);
+                    expected.insert(names.limit.clone(), HeaderValue::from(limit));
+                    expected.insert(names.remaining.clone(), HeaderValue::from(remaining));
+                    if let Some(reset) = &names.reset {
+                        expected.insert(reset.clone(), HeaderValue::from(reset_secs));
+                    }
+                    if varied {
+                        expected.insert(header::VARY, crate::cors::VARY_ORIGIN);
+                    }
+                    assert_eq!(
+                        pairs(&usual.filled(decision)),
+                        pairs(&expected),
+                        "{api:?}, varied {varied}, {limit} {remaining} {reset_secs}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn rate_header_values_read_the_same_kept_ready_or_formatted() {
