@@ -17,6 +17,7 @@
 //! the baseline goes: to that work (floor / baseline) or to the mock itself (mock / floor).
 
 mod baseline;
+mod instructions;
 mod load;
 mod proc;
 mod report;
@@ -46,9 +47,9 @@ const MAX_LOG_BYTES: u64 = 1 << 20;
 /// `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Bench {
-    /// Seconds of measured load per server and case.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
-    duration: u64,
+    /// Seconds of measured load per server and case (default 10; 8 with --instructions).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=300))]
+    duration: Option<u64>,
     /// wrk's keep-alive connections.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
     connections: u64,
@@ -70,6 +71,11 @@ pub(crate) struct Bench {
     /// (both processes on the server's core; the proxy judges every answer).
     #[arg(long)]
     proxy: bool,
+    /// Instead of throughput, count each server's instructions per request under callgrind
+    /// (valgrind; installed with apt-get when missing): a figure that does not move with the
+    /// machine's other load. `--duration` is then the counted run's length (default 8 s).
+    #[arg(long, conflicts_with_all = ["proxy", "rounds", "mock_log", "no_pin", "connections"])]
+    instructions: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -134,14 +140,20 @@ impl Bench {
         let root = super::project_root();
         let target = target_dir(&root);
         load::ensure_wrk()?;
+        if self.instructions {
+            instructions::ensure_valgrind()?;
+        }
         build(&root)?;
         let scratch = target.join("bench");
         std::fs::create_dir_all(&scratch)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let pin = !self.no_pin && cores >= 2;
+        let duration = self
+            .duration
+            .unwrap_or(if self.instructions { 8 } else { 10 });
         let load = Load {
             connections: self.connections as usize,
-            duration: Duration::from_secs(self.duration),
+            duration: Duration::from_secs(duration),
             cpus: pin.then(|| "1".to_owned()),
         };
         let mock = Launch {
@@ -180,17 +192,6 @@ impl Bench {
             args: [baseline.args.clone(), vec!["--floor".to_owned()]].concat(),
             ..baseline.clone()
         };
-        println!(
-            "wrk -t1 -c{} -d{}s after a {} s warm-up; {}",
-            self.connections,
-            self.duration,
-            WARMUP.as_secs(),
-            if pin {
-                "server pinned to core 0, wrk to core 1".to_owned()
-            } else {
-                format!("server and wrk share {cores} core(s)")
-            }
-        );
         let cases: Vec<Case> = CASES
             .into_iter()
             .enumerate()
@@ -202,6 +203,37 @@ impl Bench {
             })
             .map(|(_, c)| c)
             .collect();
+        if self.instructions {
+            let mut rows = Vec::new();
+            for case in cases {
+                let duration = Duration::from_secs(duration);
+                let (mock, _) =
+                    instructions::count("mock", &mock, &case, duration, &scratch, true)?;
+                let (baseline, _) =
+                    instructions::count("baseline", &baseline, &case, duration, &scratch, false)?;
+                let (floor, _) =
+                    instructions::count("floor", &floor, &case, duration, &scratch, false)?;
+                rows.push(instructions::Counts {
+                    case,
+                    mock,
+                    baseline,
+                    floor,
+                });
+            }
+            print!("{}", instructions::render(&rows));
+            return Ok(());
+        }
+        println!(
+            "wrk -t1 -c{} -d{}s after a {} s warm-up; {}",
+            self.connections,
+            duration,
+            WARMUP.as_secs(),
+            if pin {
+                "server pinned to core 0, wrk to core 1".to_owned()
+            } else {
+                format!("server and wrk share {cores} core(s)")
+            }
+        );
         // The access log's cost: the first case again with the mock at `warn`, which logs
         // no request, against the mock at its default level.
         let quiet = Launch {
@@ -421,6 +453,17 @@ fn start(
     target: &str,
     scratch: &Path,
 ) -> anyhow::Result<(Server, SocketAddr, Duration)> {
+    start_within(label, launch, target, scratch, START_TIMEOUT)
+}
+
+/// [`start`], waiting up to `timeout` for the first `200`.
+fn start_within(
+    label: &'static str,
+    launch: &Launch,
+    target: &str,
+    scratch: &Path,
+    timeout: Duration,
+) -> anyhow::Result<(Server, SocketAddr, Duration)> {
     let addr = free_port()?;
     let log = scratch.join(format!("{}.log", label.replace(' ', "-")));
     let started = Instant::now();
@@ -431,8 +474,8 @@ fn start(
         }
         server.ensure_running()?;
         ensure!(
-            started.elapsed() < START_TIMEOUT,
-            "the {label} gave no 200 within {START_TIMEOUT:?}; see {}",
+            started.elapsed() < timeout,
+            "the {label} gave no 200 within {timeout:?}; see {}",
             log.display()
         );
         std::thread::sleep(POLL_INTERVAL);
