@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 
 use super::load::Load;
 use super::{Case, Launch, WARMUP, capture_bodies, requests, start_within};
@@ -31,28 +31,7 @@ const CONNECTIONS: usize = 8;
 
 /// Installs valgrind (callgrind and `callgrind_control`) with apt-get when missing.
 pub(crate) fn ensure_valgrind() -> anyhow::Result<()> {
-    let found = |program: &str| {
-        Command::new(program)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
-    };
-    if found("valgrind") && found("callgrind_control") {
-        return Ok(());
-    }
-    println!("valgrind is missing: running apt-get install -y valgrind");
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "valgrind"])
-        .stdin(Stdio::null())
-        .status();
-    if !status.is_ok_and(|s| s.success()) {
-        bail!(
-            "cannot install valgrind: run `apt-get update && apt-get install -y valgrind` as root"
-        );
-    }
-    Ok(())
+    super::load::ensure_installed(&["valgrind", "callgrind_control"], "valgrind")
 }
 
 /// `launch` under callgrind, its counts going to `out` (`out.1` after the first dump).

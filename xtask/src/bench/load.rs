@@ -15,16 +15,31 @@ const GRACE: Duration = Duration::from_secs(10);
 
 /// Installs wrk from Debian's packages when it is missing (as root), or says how to.
 pub(crate) fn ensure_wrk() -> anyhow::Result<()> {
-    if Command::new("wrk").arg("--version").output().is_ok() {
+    ensure_installed(&["wrk"], "wrk")
+}
+
+/// Installs Debian's `package` when one of `programs` does not run (as root), or says how to.
+pub(crate) fn ensure_installed(programs: &[&str], package: &str) -> anyhow::Result<()> {
+    let runs = |program: &&str| {
+        Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    };
+    if programs.iter().all(runs) {
         return Ok(());
     }
-    println!("wrk is missing: running apt-get install -y wrk");
+    println!("{package} is missing: running apt-get install -y {package}");
     let status = Command::new("apt-get")
-        .args(["install", "-y", "wrk"])
+        .args(["install", "-y", package])
         .stdin(Stdio::null())
         .status();
     if !status.is_ok_and(|s| s.success()) {
-        bail!("cannot install wrk: run `apt-get update && apt-get install -y wrk` as root");
+        bail!(
+            "cannot install {package}: run `apt-get update && apt-get install -y {package}` as root"
+        );
     }
     Ok(())
 }
