@@ -269,7 +269,8 @@ impl MockServerBuilder {
     /// How long a request's head, and then its body, may take to arrive before the connection
     /// is closed (default 30 s). An idle keep-alive connection is closed after it too; a head
     /// and an idle connection are checked four times per timeout, so they may get up to a
-    /// quarter more. An answer that waits (injected latency) is never cut.
+    /// quarter more. An answer that waits (injected latency), or that the client is still
+    /// reading, is never cut.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.limits.read_timeout = timeout;
         self

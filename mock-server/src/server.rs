@@ -24,7 +24,7 @@ use crate::app::{App, Handled};
 use crate::service::{BodyTooLarge, MAX_BODY_BYTES};
 #[cfg(feature = "tls")]
 pub(crate) use crate::tls::Acceptor;
-use crate::watchdog::{self, Activity};
+use crate::watchdog::{self, Activity, Watched};
 
 /// Without the `tls` feature no listener serves TLS: no value of this type exists.
 #[cfg(not(feature = "tls"))]
@@ -193,13 +193,15 @@ pub(crate) async fn serve<S: Answer>(
         let watched = activity.clone();
         let serving = connections.spawn(async move {
             match tls {
-                None => connection.serve(TokioIo::new(stream), activity).await,
+                None => connection.serve(TokioIo::new(stream), &activity).await,
                 #[cfg(feature = "tls")]
                 Some(acceptor) => {
                     // The handshake holds a slot: it gets the read timeout, like a request head.
                     let timeout = connection.read_timeout;
                     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => connection.serve(TokioIo::new(stream), activity).await,
+                        Ok(Ok(stream)) => {
+                            connection.serve(TokioIo::new(stream), &activity).await;
+                        }
                         Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
                         Err(_) => {
                             tracing::debug!(%peer, "no TLS handshake within {timeout:?}; closing")
@@ -209,6 +211,8 @@ pub(crate) async fn serve<S: Answer>(
                 #[cfg(not(feature = "tls"))]
                 Some(never) => match never {},
             }
+            // Served, or a failed handshake: either way the watchdog is done.
+            activity.ended();
             drop(slot);
         });
         connections.spawn(watchdog::watch(watched, serving, limits.read_timeout));
@@ -237,7 +241,7 @@ struct Connection<S> {
 }
 
 impl<S: Answer> Connection<S> {
-    async fn serve<I>(self, io: I, activity: Activity)
+    async fn serve<I>(self, io: I, activity: &Activity)
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
@@ -250,14 +254,13 @@ impl<S: Answer> Connection<S> {
         } = self;
         let watched = activity.clone();
         let connection = http.serve_connection(
-            io,
+            Watched::new(io, activity.clone()),
             service_fn(move |request| {
                 watched.requested();
                 Arc::clone(&service).answer(request, peer, read_timeout, &watched)
             }),
         );
         let _ = watcher.watch(connection).await;
-        activity.ended();
     }
 }
 

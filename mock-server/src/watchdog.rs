@@ -4,15 +4,18 @@
 //! hyper's own `header_read_timeout` arms, polls and frees a timer for every request head:
 //! 1,365 of the mock's ~20,000 instructions a request under callgrind. Here the connection
 //! only marks that a request arrived (one relaxed store), and a separate task looks every
-//! quarter of the read timeout: a connection that has started no request, and has none in
-//! flight, for four looks in a row — the read timeout, give or take a quarter — is closed.
+//! quarter of the read timeout: a connection that has started no request, sent no byte of an
+//! answer ([`Watched`]) and had no answer in flight, for four looks in a row — the read
+//! timeout, give or take a quarter — is closed.
 //! That bounds a silent connection, an idle keep-alive connection and a request head sent a
 //! byte at a time alike, as hyper's timer did. A request body has its own timeout
 //! (`server::read_body`); an answer that waits (injected latency, the proxy's upstream, a
 //! streamed body) holds an [`InFlight`] and is never cut.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -74,6 +77,71 @@ impl Drop for InFlight {
     }
 }
 
+/// A connection's transport, telling its [`Activity`] when an answer's bytes go out: a
+/// client that reads a long answer slowly is busy, not idle. Reads tell it nothing, so a
+/// head sent a byte at a time is still cut.
+#[derive(Debug)]
+pub(crate) struct Watched<I> {
+    io: I,
+    activity: Activity,
+}
+
+impl<I> Watched<I> {
+    pub(crate) fn new(io: I, activity: Activity) -> Self {
+        Self { io, activity }
+    }
+
+    fn wrote(&self, written: &Poll<std::io::Result<usize>>) {
+        if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
+            self.activity.requested();
+        }
+    }
+}
+
+impl<I: hyper::rt::Read + Unpin> hyper::rt::Read for Watched<I> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: hyper::rt::Write + Unpin> hyper::rt::Write for Watched<I> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.wrote(&written);
+        written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.wrote(&written);
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
 /// Watches one connection until it ends; aborts it (`connection`) when it has been idle for
 /// `read_timeout`, give or take a quarter.
 pub(crate) async fn watch(activity: Activity, connection: AbortHandle, read_timeout: Duration) {
@@ -102,6 +170,42 @@ pub(crate) async fn watch(activity: Activity, connection: AbortHandle, read_time
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn bytes_of_an_answer_going_out_count_as_activity_and_bytes_coming_in_do_not() {
+        use hyper::rt::{Read as _, Write as _};
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        let activity = Activity::default();
+        let mut watched = Watched::new(hyper_util::rt::TokioIo::new(ours), activity.clone());
+        assert!(!activity.busy_since_last_look());
+
+        tokio::io::AsyncWriteExt::write_all(&mut theirs, b"GET / HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        let mut buffer = [std::mem::MaybeUninit::uninit(); 64];
+        let mut read = hyper::rt::ReadBuf::uninit(&mut buffer);
+        std::future::poll_fn(|cx| Pin::new(&mut watched).poll_read(cx, read.unfilled()))
+            .await
+            .unwrap();
+        assert!(!read.filled().is_empty());
+        assert!(!activity.busy_since_last_look(), "a read made it busy");
+
+        let written = std::future::poll_fn(|cx| Pin::new(&mut watched).poll_write(cx, b"HTTP/1.1"))
+            .await
+            .unwrap();
+        assert_eq!(written, 8);
+        assert!(activity.busy_since_last_look(), "a write left it idle");
+        assert!(!activity.busy_since_last_look(), "each look starts afresh");
+
+        let slices = [std::io::IoSlice::new(b" 200 OK")];
+        std::future::poll_fn(|cx| Pin::new(&mut watched).poll_write_vectored(cx, &slices))
+            .await
+            .unwrap();
+        assert!(
+            activity.busy_since_last_look(),
+            "a vectored write left it idle"
+        );
+    }
 
     #[tokio::test(start_paused = true)]
     async fn an_idle_connection_is_aborted_after_the_read_timeout_and_a_busy_one_is_not() {
