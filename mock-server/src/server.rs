@@ -200,6 +200,8 @@ pub(crate) async fn serve<S: Answer>(
                     let timeout = connection.read_timeout;
                     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
+                            // The head gets its own read timeout after the handshake's.
+                            activity.active();
                             connection.serve(TokioIo::new(stream), &activity).await;
                         }
                         Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
@@ -256,7 +258,7 @@ impl<S: Answer> Connection<S> {
         let connection = http.serve_connection(
             Watched::new(io, activity.clone()),
             service_fn(move |request| {
-                watched.requested();
+                watched.active();
                 Arc::clone(&service).answer(request, peer, read_timeout, &watched)
             }),
         );

@@ -362,7 +362,8 @@ impl ApiService {
             Some(decision) => self.add_rate_headers(&mut response, decision),
             None => {
                 if response.headers().is_empty() {
-                    // A read from the cache, whose head is filled in here.
+                    // A head-less answer (a cached read, which always has a decision today)
+                    // still says what it is.
                     (response.headers_mut()).insert(header::CONTENT_TYPE, crate::error::JSON);
                 }
                 false

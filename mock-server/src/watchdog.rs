@@ -32,8 +32,11 @@ pub(crate) struct Activity(Arc<Shared>);
 
 #[derive(Debug, Default)]
 struct Shared {
-    /// A request started since the watchdog's last look.
-    requested: AtomicBool,
+    /// Progress since the watchdog's last look.
+    active: AtomicBool,
+    /// An answer's bytes are waiting for the client to read what it was sent: busy, as hyper's
+    /// header timer never ran while an answer was being written.
+    writing: AtomicBool,
     /// Answers still waiting (latency, upstream, a streamed body).
     in_flight: AtomicUsize,
     /// Signalled once when the connection has ended.
@@ -41,10 +44,11 @@ struct Shared {
 }
 
 impl Activity {
-    /// A request head has arrived.
+    /// The connection made progress: a request head arrived, bytes of an answer went out, or
+    /// its TLS handshake finished.
     #[inline]
-    pub(crate) fn requested(&self) {
-        self.0.requested.store(true, Ordering::Relaxed);
+    pub(crate) fn active(&self) {
+        self.0.active.store(true, Ordering::Relaxed);
     }
 
     /// An answer that waits: the connection is busy, not idle, until the guard is dropped.
@@ -60,8 +64,10 @@ impl Activity {
 
     /// Whether the connection was busy since the last look; resets what it saw.
     fn busy_since_last_look(&self) -> bool {
-        let requested = self.0.requested.swap(false, Ordering::Relaxed);
-        requested || self.0.in_flight.load(Ordering::Relaxed) > 0
+        let active = self.0.active.swap(false, Ordering::Relaxed);
+        active
+            || self.0.writing.load(Ordering::Relaxed)
+            || self.0.in_flight.load(Ordering::Relaxed) > 0
     }
 }
 
@@ -72,14 +78,15 @@ pub(crate) struct InFlight(Arc<Shared>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-        // The answer just ended: it counts as a request for the next look.
-        self.0.requested.store(true, Ordering::Relaxed);
+        // The answer just ended: progress for the next look.
+        self.0.active.store(true, Ordering::Relaxed);
     }
 }
 
-/// A connection's transport, telling its [`Activity`] when an answer's bytes go out: a
-/// client that reads a long answer slowly is busy, not idle. Reads tell it nothing, so a
-/// head sent a byte at a time is still cut.
+/// A connection's transport, telling its [`Activity`] when an answer's bytes go out or wait
+/// for the client to read them: a client that reads a long answer slowly, or pauses, is busy,
+/// not idle (hyper's header timer never ran while an answer was written). Reads tell it
+/// nothing, so a head sent a byte at a time is still cut.
 #[derive(Debug)]
 pub(crate) struct Watched<I> {
     io: I,
@@ -91,9 +98,19 @@ impl<I> Watched<I> {
         Self { io, activity }
     }
 
+    /// Notes a write's progress, or that it waits for the client to read.
     fn wrote(&self, written: &Poll<std::io::Result<usize>>) {
-        if matches!(written, Poll::Ready(Ok(n)) if *n > 0) {
-            self.activity.requested();
+        let shared = &self.activity.0;
+        match written {
+            Poll::Pending => shared.writing.store(true, Ordering::Relaxed),
+            Poll::Ready(result) => {
+                if shared.writing.load(Ordering::Relaxed) {
+                    shared.writing.store(false, Ordering::Relaxed);
+                }
+                if matches!(result, Ok(n) if *n > 0) {
+                    self.activity.active();
+                }
+            }
         }
     }
 }
@@ -172,7 +189,8 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn bytes_of_an_answer_going_out_count_as_activity_and_bytes_coming_in_do_not() {
+    async fn bytes_of_an_answer_going_out_or_waiting_count_as_activity_and_bytes_coming_in_do_not()
+    {
         use hyper::rt::{Read as _, Write as _};
         let (ours, mut theirs) = tokio::io::duplex(64);
         let activity = Activity::default();
@@ -205,6 +223,40 @@ mod tests {
             activity.busy_since_last_look(),
             "a vectored write left it idle"
         );
+
+        // The client stops reading: once the pipe is full the write waits, and the connection
+        // stays busy look after look until the client reads again.
+        let pending = loop {
+            let written = std::future::poll_fn(|cx| {
+                Poll::Ready(Pin::new(&mut watched).poll_write(cx, &[b'x'; 32]))
+            })
+            .await;
+            if written.is_pending() {
+                break written;
+            }
+        };
+        assert!(pending.is_pending());
+        for look in 0..8 {
+            assert!(
+                activity.busy_since_last_look(),
+                "idle at look {look} while writing"
+            );
+        }
+        let mut drained = [0; 256];
+        let _ = tokio::io::AsyncReadExt::read(&mut theirs, &mut drained)
+            .await
+            .unwrap();
+        std::future::poll_fn(|cx| Pin::new(&mut watched).poll_write(cx, b"y"))
+            .await
+            .unwrap();
+        assert!(
+            activity.busy_since_last_look(),
+            "the last write is progress"
+        );
+        assert!(
+            !activity.busy_since_last_look(),
+            "busy after the write went out"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -225,7 +277,7 @@ mod tests {
         let busy = tokio::spawn(std::future::pending::<()>());
         let watching = tokio::spawn(watch(activity.clone(), busy.abort_handle(), timeout));
         for _ in 0..10 {
-            activity.requested();
+            activity.active();
             tokio::time::sleep(Duration::from_secs(3)).await;
         }
         let waiting = activity.in_flight();

@@ -186,3 +186,36 @@ async fn latency_longer_than_the_read_timeout_is_answered() {
         .expect("answered");
     assert_eq!(answered.status, 200);
 }
+
+/// A client that stops reading a long answer for longer than the read timeout gets all of
+/// it once it reads again: a connection that is writing is busy, not idle (as with hyper's
+/// own head timer, which never ran during an answer).
+#[tokio::test]
+async fn a_client_that_pauses_reading_long_answers_gets_all_of_them() {
+    let mock = MockServer::builder()
+        .read_timeout(Duration::from_secs(1))
+        .start()
+        .await;
+    let addr = mock.addr(Api::Panel).unwrap();
+    let request = format!("GET /__admin/openapi.json HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let last =
+        format!("GET /__admin/openapi.json HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    const ANSWERS: usize = 200;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all((request.repeat(ANSWERS - 1) + &last).as_bytes())
+        .await
+        .unwrap();
+    // Far more than the sockets hold: the mock waits on the client for 3 read timeouts.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let received = closed_within(&mut stream, Duration::from_secs(60))
+        .await
+        .expect("the answers are still coming 60 s later");
+    let received = String::from_utf8_lossy(&received);
+    assert_eq!(
+        received.matches("HTTP/1.1 200 OK").count(),
+        ANSWERS,
+        "{} bytes received",
+        received.len()
+    );
+}
