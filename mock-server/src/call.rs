@@ -279,6 +279,12 @@ fn validated<T: DeserializeOwned>(
     serde_json::from_value(value).map_err(|e| ApiError::Invalid(e.to_string()))
 }
 
+/// A request's target: its path and query as sent (the read cache's key, and what the log
+/// and journal show once redacted).
+pub(crate) fn target(uri: &http::Uri) -> &str {
+    uri.path_and_query().map_or(uri.path(), |p| p.as_str())
+}
+
 /// Whether a request's `Content-Type` is `application/json` (with any parameters); the Beacon
 /// pipeline and the admin API both ask.
 pub(crate) fn is_json_content_type(request: &Request<Bytes>) -> bool {

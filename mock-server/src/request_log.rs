@@ -64,8 +64,7 @@ impl RequestLogSink {
 /// A request's path and query as logged and journaled: a secret in the query redacted
 /// ([`beacon_spec::redact::redact_query`]).
 pub(crate) fn logged_target(uri: &http::Uri) -> std::borrow::Cow<'_, str> {
-    let target = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-    beacon_spec::redact::redact_query(target)
+    beacon_spec::redact::redact_query(crate::call::target(uri))
 }
 
 /// `line` as the [`REQUEST_LOG_TARGET`] `tracing` event (its `at` is the subscriber's own).

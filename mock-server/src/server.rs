@@ -277,6 +277,21 @@ pub(crate) enum Answering {
     Waiting(Pin<Box<dyn Future<Output = Answered> + Send>>),
 }
 
+impl Answering {
+    /// An answer that waits for `answer`, in flight for `activity` until it is ready.
+    fn waiting(
+        activity: &Activity,
+        answer: impl Future<Output = Answered> + Send + 'static,
+    ) -> Self {
+        let in_flight = activity.in_flight();
+        Answering::Waiting(Box::pin(async move {
+            let answered = answer.await;
+            drop(in_flight);
+            answered
+        }))
+    }
+}
+
 impl Future for Answering {
     type Output = Answered;
 
@@ -295,12 +310,7 @@ impl App {
         if handled.delay.is_none() {
             return Answering::Ready(std::future::ready(Self::reply(handled)));
         }
-        let in_flight = activity.in_flight();
-        Answering::Waiting(Box::pin(async move {
-            let answered = Self::after_latency(handled).await;
-            drop(in_flight);
-            answered
-        }))
+        Answering::waiting(activity, Self::after_latency(handled))
     }
 
     /// Waits out the injected latency, then answers or drops the connection.
@@ -363,11 +373,9 @@ impl Answer for App {
             let request = Request::from_parts(parts, Bytes::new());
             return Self::finish(self.handle(&request, peer.ip()), activity);
         }
-        let in_flight = activity.in_flight();
-        Answering::Waiting(Box::pin(async move {
-            let answered = self.read_then_answer(parts, body, peer, read_timeout).await;
-            drop(in_flight);
-            answered
-        }))
+        Answering::waiting(
+            activity,
+            self.read_then_answer(parts, body, peer, read_timeout),
+        )
     }
 }

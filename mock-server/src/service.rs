@@ -59,8 +59,7 @@ pub(crate) struct ApiService {
     limiter: RateLimiter,
     state: ApiState,
     reads: ReadCache,
-    rate_headers: &'static RateHeaders,
-    /// The usual head of an answer, ready to be cloned.
+    /// The usual head of an answer, ready to be cloned, and the policy's header names.
     usual_head: UsualHead,
 }
 
@@ -69,32 +68,35 @@ pub(crate) struct ApiService {
 /// in place instead of hashing and inserting each header (about 1,300 instructions a request
 /// under callgrind).
 struct UsualHead {
+    names: &'static RateHeaders,
     headers: http::HeaderMap,
     /// The limit whose value `headers` holds.
     limit: u32,
-    /// Whether `headers` has the policy's reset header (after the remaining one).
-    reset: bool,
     /// Whether `headers` has `Vary: Origin`.
     varied: bool,
 }
 
 impl UsualHead {
-    fn new(names: &RateHeaders, limit: u32, varied: bool) -> Self {
+    fn new(names: &'static RateHeaders, limit: u32, varied: bool) -> Self {
         let mut headers = http::HeaderMap::with_capacity(5);
         headers.insert(header::CONTENT_TYPE, crate::error::JSON);
-        // In this order: `filled` sets the values by position.
-        headers.insert(names.limit.clone(), RateHeaders::number(limit));
-        headers.insert(names.remaining.clone(), RateHeaders::number(0_u32));
-        if let Some(reset) = &names.reset {
-            headers.insert(reset.clone(), RateHeaders::number(0_u32));
-        }
+        // Right after the content type, in `insert`'s order: `filled` sets them by position.
+        names.insert(
+            &mut headers,
+            RateDecision {
+                allowed: true,
+                limit,
+                remaining: 0,
+                reset_secs: 0,
+            },
+        );
         if varied {
             headers.insert(header::VARY, crate::cors::VARY_ORIGIN);
         }
         Self {
+            names,
             headers,
             limit,
-            reset: names.reset.is_some(),
             varied,
         }
     }
@@ -111,7 +113,7 @@ impl UsualHead {
         if let Some(remaining) = values.next() {
             *remaining = RateHeaders::number(decision.remaining);
         }
-        if let Some(reset) = values.next().filter(|_| self.reset) {
+        if let Some(reset) = values.next().filter(|_| self.names.reset.is_some()) {
             *reset = RateHeaders::number(decision.reset_secs);
         }
         headers
@@ -168,6 +170,16 @@ impl RateHeaders {
                 reset: policy.reset_header.map(name),
             }
         })
+    }
+
+    /// Inserts `decision`'s limit, remaining and (if the policy has one) reset headers, in
+    /// that order.
+    fn insert(&self, headers: &mut http::HeaderMap, decision: RateDecision) {
+        headers.insert(self.limit.clone(), Self::number(decision.limit));
+        headers.insert(self.remaining.clone(), Self::number(decision.remaining));
+        if let Some(name) = &self.reset {
+            headers.insert(name.clone(), Self::number(decision.reset_secs));
+        }
     }
 
     fn number(n: impl Into<u64>) -> HeaderValue {
@@ -256,7 +268,6 @@ impl ApiService {
             extra_tokens: config.tokens.clone(),
             defect: config.defect,
             tokens: TokenStore::default(),
-            rate_headers: RateHeaders::of(api),
             usual_head: UsualHead::new(RateHeaders::of(api), limiter.usual_limit(), config.cors),
             limiter,
             reads: ReadCache::default(),
@@ -471,10 +482,7 @@ impl ApiService {
             }
             return response;
         }
-        let target = request
-            .uri()
-            .path_and_query()
-            .map_or(request.uri().path(), |p| p.as_str());
+        let target = crate::call::target(request.uri());
         match self.reads.get(principal, target) {
             Ok(body) => {
                 // Headers come in `handle`, all at once (`UsualHead`).
@@ -505,15 +513,7 @@ impl ApiService {
             *headers = self.usual_head.filled(decision);
             return self.usual_head.varied;
         }
-        let names = self.rate_headers;
-        headers.insert(names.limit.clone(), RateHeaders::number(decision.limit));
-        headers.insert(
-            names.remaining.clone(),
-            RateHeaders::number(decision.remaining),
-        );
-        if let Some(name) = &names.reset {
-            headers.insert(name.clone(), RateHeaders::number(decision.reset_secs));
-        }
+        self.usual_head.names.insert(headers, decision);
         false
     }
 }

@@ -3,10 +3,10 @@
 //!
 //! hyper's own `header_read_timeout` arms, polls and frees a timer for every request head:
 //! 1,365 of the mock's ~20,000 instructions a request under callgrind. Here the connection
-//! only marks that a request arrived (one relaxed store), and a separate task looks every
-//! quarter of the read timeout: a connection that has started no request, sent no byte of an
-//! answer ([`Watched`]) and had no answer in flight, for four looks in a row — the read
-//! timeout, give or take a quarter — is closed.
+//! only marks its progress (a relaxed store per request and per write), and a separate task
+//! looks every quarter of the read timeout: a connection that has started no request, sent
+//! no byte of an answer nor waited to ([`Watched`]) and had no answer in flight, for four
+//! looks in a row — the read timeout, give or take a quarter — is closed.
 //! That bounds a silent connection, an idle keep-alive connection and a request head sent a
 //! byte at a time alike, as hyper's timer did. A request body has its own timeout
 //! (`server::read_body`); an answer that waits (injected latency, the proxy's upstream, a

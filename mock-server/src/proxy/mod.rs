@@ -385,14 +385,14 @@ impl Answer for ProxyApp {
     fn answer(
         self: Arc<Self>,
         request: Request<Incoming>,
-        peer: SocketAddr,
+        _peer: SocketAddr,
         read_timeout: Duration,
         activity: &Activity,
     ) -> Self::Answering {
         // In flight until the response's body has been sent: the watchdog leaves it alone.
         let in_flight = activity.in_flight();
         Box::pin(async move {
-            let answered = self.forward(request, peer, read_timeout).await;
+            let answered = self.forward(request, read_timeout).await;
             answered.map(|response| response.map(|body| body.holding(in_flight)))
         })
     }
@@ -403,7 +403,6 @@ impl ProxyApp {
     async fn forward(
         self: Arc<Self>,
         request: Request<Incoming>,
-        _peer: SocketAddr,
         read_timeout: Duration,
     ) -> Result<Response<ProxyBody>, DroppedConnection> {
         let started = Instant::now();

@@ -64,7 +64,7 @@ pub(crate) fn total_instructions(dump: &str) -> anyhow::Result<u64> {
     Ok(first.parse()?)
 }
 
-/// Instructions per request of `launch` in `case`, and how many requests they were counted over.
+/// Instructions per request of `launch` in `case`.
 pub(crate) fn count(
     label: &'static str,
     launch: &Launch,
@@ -72,7 +72,7 @@ pub(crate) fn count(
     duration: Duration,
     scratch: &Path,
     capture: bool,
-) -> anyhow::Result<(f64, u64)> {
+) -> anyhow::Result<f64> {
     let out = scratch.join(format!("callgrind.{}", label.replace(' ', "-")));
     let dump = PathBuf::from(format!("{}.1", out.display()));
     for stale in [&out, &dump] {
@@ -115,7 +115,7 @@ pub(crate) fn count(
         "the {label} failed {} requests under callgrind",
         result.failures
     );
-    Ok((total as f64 / result.requests as f64, result.requests))
+    Ok(total as f64 / result.requests as f64)
 }
 
 /// `callgrind_control FLAG PID`.

@@ -206,13 +206,11 @@ impl Bench {
         if self.instructions {
             let mut rows = Vec::new();
             for case in cases {
-                let duration = Duration::from_secs(duration);
-                let (mock, _) =
-                    instructions::count("mock", &mock, &case, duration, &scratch, true)?;
-                let (baseline, _) =
+                let duration = load.duration;
+                let mock = instructions::count("mock", &mock, &case, duration, &scratch, true)?;
+                let baseline =
                     instructions::count("baseline", &baseline, &case, duration, &scratch, false)?;
-                let (floor, _) =
-                    instructions::count("floor", &floor, &case, duration, &scratch, false)?;
+                let floor = instructions::count("floor", &floor, &case, duration, &scratch, false)?;
                 rows.push(instructions::Counts {
                     case,
                     mock,
