@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use beacon_spec::redact::RedactedToken;
-use http::{HeaderMap, HeaderValue, Method, header};
+use http::{HeaderMap, Method, header};
 use parking_lot::Mutex;
 
 use crate::auth::{self, Redacted};
@@ -100,30 +100,33 @@ impl Recorded {
         while !path.is_char_boundary(path_end) {
             path_end -= 1;
         }
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .map(HeaderValue::as_bytes)
-            .filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES);
-        // The headers kept: in order, until their names and values pass the cap. Walked
-        // twice, to size the copy and then to make it, so that an entry costs one allocation.
+        // One walk over the headers finds the `Authorization` value (the first, as
+        // `HeaderMap::get` would) and sizes the other headers kept: in order, until their
+        // names and values pass the cap. A second walk copies them, so that an entry costs
+        // one allocation.
+        let mut authorization = None;
+        let (mut kept, mut kept_bytes, mut header_bytes) = (0, 0, 0);
+        for (name, value) in headers {
+            if *name == header::AUTHORIZATION {
+                authorization = authorization.or(Some(value.as_bytes()));
+            } else if header_bytes <= MAX_JOURNAL_HEADER_BYTES {
+                header_bytes += name.as_str().len() + value.len();
+                if header_bytes <= MAX_JOURNAL_HEADER_BYTES {
+                    kept += 1;
+                    kept_bytes += HEADER_PREFIX_BYTES + name.as_str().len() + value.len();
+                }
+            }
+        }
+        let authorization = authorization.filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES);
         let kept = || {
-            let mut header_bytes = 0;
             headers
                 .iter()
                 .filter(|(name, _)| *name != header::AUTHORIZATION)
-                .take_while(move |(name, value)| {
-                    header_bytes += name.as_str().len() + value.len();
-                    header_bytes <= MAX_JOURNAL_HEADER_BYTES
-                })
+                .take(kept)
                 .map(|(name, value)| (name.as_str(), value.as_bytes()))
         };
         let body_end = body.len().min(MAX_JOURNAL_BODY_BYTES);
-        let total = path_end
-            + authorization.map_or(0, <[u8]>::len)
-            + kept()
-                .map(|(n, v)| HEADER_PREFIX_BYTES + n.len() + v.len())
-                .sum::<usize>()
-            + body_end;
+        let total = path_end + authorization.map_or(0, <[u8]>::len) + kept_bytes + body_end;
         let mut copied = Vec::with_capacity(total);
         copied.extend_from_slice(&path.as_bytes()[..path_end]);
         let authorization_end = authorization.map(|value| {
@@ -383,6 +386,7 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     /// Finding 2 of issue 10: the journal was bounded by count, and each entry kept its
     /// whole path (and, through a shared clone, the request's head).
@@ -468,5 +472,23 @@ mod tests {
             "{shown:?}"
         );
         assert_eq!(entry.shown_body().as_deref(), Some(r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn an_entry_keeps_the_first_authorization_even_past_the_header_cap() {
+        let mut headers = HeaderMap::new();
+        let long = "v".repeat(MAX_JOURNAL_HEADER_BYTES);
+        headers.insert("x-long", HeaderValue::from_str(&long).unwrap());
+        headers.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer panel_acct1_7f3c9a2b5d1e4f60"),
+        );
+        headers.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer panel_acct2_0b9e8d7c6a5f4e31"),
+        );
+        let entry = Recorded::new(&Method::GET, "/p", Outcome::now(200), &headers, b"");
+        assert_eq!(entry.token().as_deref(), Some("panel_\u{2026}4f60"));
+        assert_eq!(entry.headers().len(), 1, "{:?}", entry.headers());
     }
 }

@@ -64,7 +64,12 @@ impl RequestLogSink {
 /// A request's path and query as logged and journaled: a secret in the query redacted
 /// ([`beacon_spec::redact::redact_query`]).
 pub(crate) fn logged_target(uri: &http::Uri) -> std::borrow::Cow<'_, str> {
-    beacon_spec::redact::redact_query(crate::call::target(uri))
+    let target = crate::call::target(uri);
+    if uri.query().is_none() {
+        // Nothing to redact, and no need to look for the `?` the URI already found.
+        return target.into();
+    }
+    beacon_spec::redact::redact_query(target)
 }
 
 /// `line` as the [`REQUEST_LOG_TARGET`] `tracing` event (its `at` is the subscriber's own).

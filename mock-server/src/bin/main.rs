@@ -742,6 +742,9 @@ mod access_log {
         }
     }
 
+    /// What follows the time on an `INFO` access line, in one piece.
+    const INFO_HEAD: &str = "  INFO beacon_mock::request:";
+
     thread_local! {
         static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
@@ -791,11 +794,15 @@ mod access_log {
                 let mut line = line.borrow_mut();
                 line.clear();
                 CachedTime::push(&mut line, at);
-                line.push_str("  ");
-                line.push_str(level);
-                line.push(' ');
-                line.push_str(REQUEST_LOG_TARGET);
-                line.push(':');
+                if level == "INFO" {
+                    line.push_str(INFO_HEAD);
+                } else {
+                    line.push_str("  ");
+                    line.push_str(level);
+                    line.push(' ');
+                    line.push_str(REQUEST_LOG_TARGET);
+                    line.push(':');
+                }
                 fields(&mut Fields(&mut line));
                 line.push('\n');
                 let _ = (&self.log).write(line.as_bytes());
@@ -807,12 +814,32 @@ mod access_log {
     impl beacon_mock::RequestLog for AccessLine {
         fn log(&self, request: &beacon_mock::RequestLine<'_>) {
             self.write(request.at, "INFO", |fields| {
-                fields.text("api", request.api.name());
-                fields.text("method", request.method);
-                fields.text("path", request.path);
-                fields.number("status", u64::from(request.status));
-                fields.number("latency_us", request.latency_us);
+                fields.request(
+                    request.api.name(),
+                    request.method,
+                    request.path,
+                    request.status,
+                    request.latency_us,
+                );
             });
+        }
+    }
+
+    impl Fields<'_> {
+        /// A request's fields, as [`Fields::text`] and [`Fields::number`] write them one by
+        /// one, with the text between the values written as one piece each.
+        fn request(&mut self, api: &str, method: &str, path: &str, status: u16, latency_us: u64) {
+            let line = &mut *self.0;
+            line.push_str(" api=\"");
+            line.push_str(api);
+            line.push_str("\" method=\"");
+            line.push_str(method);
+            line.push_str("\" path=\"");
+            line.push_str(path);
+            line.push_str("\" status=");
+            line.push_str(itoa::Buffer::new().format(status));
+            line.push_str(" latency_us=");
+            line.push_str(itoa::Buffer::new().format(latency_us));
         }
     }
 
@@ -840,16 +867,18 @@ mod access_log {
                 let mut second = second.borrow_mut();
                 if second.0 != since.as_secs() {
                     let text = humantime::format_rfc3339_seconds(now).to_string();
-                    *second = (since.as_secs(), text.trim_end_matches('Z').to_owned());
+                    *second = (since.as_secs(), text.replace('Z', "."));
                 }
                 line.push_str(&second.1);
             });
-            let micros = since.subsec_micros();
-            line.push('.');
-            let digits = itoa::Buffer::new().format(micros).len();
-            line.extend(std::iter::repeat_n('0', 6 - digits.min(6)));
-            line.push_str(itoa::Buffer::new().format(micros));
-            line.push('Z');
+            // The microseconds, zero-padded to six digits, and the zone.
+            let mut micros = since.subsec_micros();
+            let mut digits = *b"000000Z";
+            for digit in digits[..6].iter_mut().rev() {
+                *digit = b'0' + (micros % 10) as u8;
+                micros /= 10;
+            }
+            line.push_str(std::str::from_utf8(&digits).unwrap_or("000000Z"));
         }
     }
 
@@ -869,6 +898,50 @@ mod access_log {
             let mut time = String::with_capacity(32);
             CachedTime::push(&mut time, SystemTime::now());
             w.write_str(&time)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::time::Duration;
+
+        #[test]
+        fn the_info_head_is_the_level_and_the_target() {
+            assert_eq!(INFO_HEAD, format!("  INFO {REQUEST_LOG_TARGET}:"));
+        }
+
+        #[test]
+        fn the_cached_time_is_rfc_3339_with_microseconds_across_seconds() {
+            let start = UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+            for micros in [
+                0,
+                7,
+                999_999,
+                1_000_000,
+                1_000_001,
+                61_250_000,
+                86_400_000_042,
+            ] {
+                let at = start + Duration::from_micros(micros);
+                let mut line = String::new();
+                CachedTime::push(&mut line, at);
+                assert_eq!(line, humantime::format_rfc3339_micros(at).to_string());
+            }
+        }
+
+        #[test]
+        fn a_request_s_fields_read_as_each_field_written_alone() {
+            let mut fast = String::new();
+            Fields(&mut fast).request("panel", "GET", "/api/v1/servers?lines=5", 200, 1234);
+            let mut one_by_one = String::new();
+            let mut fields = Fields(&mut one_by_one);
+            fields.text("api", "panel");
+            fields.text("method", "GET");
+            fields.text("path", "/api/v1/servers?lines=5");
+            fields.number("status", 200);
+            fields.number("latency_us", 1234);
+            assert_eq!(fast, one_by_one);
         }
     }
 }
