@@ -14,7 +14,7 @@ use parking_lot::RwLock;
 use crate::call::Call;
 use crate::clock;
 use crate::defect::Defect;
-use crate::error::{ApiError, json_response};
+use crate::error::{ApiError, headless_json};
 use crate::fixtures::PanelFixtures;
 
 /// In-memory state of the Panel API, seeded from fixtures. Every transition is the
@@ -77,7 +77,7 @@ impl PanelState {
 }
 
 fn success<T: serde::Serialize>(payload: T) -> Response<Bytes> {
-    json_response(
+    headless_json(
         StatusCode::OK,
         serde_json::to_vec(&PanelSuccess::new(payload)).expect("wire types serialize"),
     )
@@ -147,7 +147,7 @@ impl Console {
         body.extend_from_slice(TOTAL);
         body.extend_from_slice(count);
         body.extend_from_slice(b"}}");
-        json_response(StatusCode::OK, body)
+        headless_json(StatusCode::OK, body)
     }
 }
 

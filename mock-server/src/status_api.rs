@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 use crate::call::Call;
 use crate::clock;
 use crate::defect::Defect;
-use crate::error::{ApiError, json_response};
+use crate::error::{ApiError, headless_json};
 use crate::fixtures::StatusFixtures;
 
 /// In-memory state of the Status API, seeded from fixtures. Every transition is the
@@ -74,7 +74,7 @@ fn page_not_found(slug: &str) -> ApiError {
 }
 
 fn data<T: serde::Serialize>(status: StatusCode, payload: T) -> Response<Bytes> {
-    json_response(
+    headless_json(
         status,
         serde_json::to_vec(&StatusData { data: payload }).expect("wire types serialize"),
     )
