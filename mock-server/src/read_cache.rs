@@ -33,13 +33,33 @@ impl Entry {
     }
 }
 
-#[derive(Debug, Default)]
+/// Slots of [`Inner::seen`].
+const SEEN_SLOTS: usize = 64;
+
+#[derive(Debug)]
 struct Inner {
     generation: u64,
     entries: HashMap<u64, Entry, RandomState>,
     /// Keys in insertion order, oldest first.
     order: VecDeque<u64>,
     bytes: usize,
+    /// Keys read once in this generation, by key modulo [`SEEN_SLOTS`] (`key | 1`, so that 0
+    /// is an empty slot): a body is kept from its second read on. A read made once between
+    /// two writes, as a client that writes often makes most of its reads, then costs no copy
+    /// of its target and no body kept only to be freed at the next write.
+    seen: [u64; SEEN_SLOTS],
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            generation: 0,
+            entries: HashMap::default(),
+            order: VecDeque::new(),
+            bytes: 0,
+            seen: [0; SEEN_SLOTS],
+        }
+    }
 }
 
 /// Read bodies by (principal, path and query), at most [`CAPACITY_BYTES`] of them. Hits share a
@@ -86,15 +106,11 @@ impl ReadCache {
         }
     }
 
-    /// Stores `body` unless a write happened since `ticket` was issued, evicting the oldest
-    /// entries past the capacity.
-    pub(crate) fn put(&self, ticket: Ticket, principal: usize, target: &str, body: Bytes) {
-        let entry = Entry {
-            principal,
-            target: target.into(),
-            body,
-        };
-        let cost = entry.cost();
+    /// Keeps `body` unless a write happened since `ticket` was issued, or this is the first
+    /// read of its key since the last write (see [`Inner::seen`]); evicts the oldest entries
+    /// past the capacity.
+    pub(crate) fn put(&self, ticket: Ticket, principal: usize, target: &str, body: &Bytes) {
+        let cost = body.len() + target.len() + ENTRY_OVERHEAD;
         if cost > self.capacity {
             return;
         }
@@ -103,6 +119,17 @@ impl ReadCache {
             return;
         }
         let inner = &mut *inner;
+        let seen = &mut inner.seen[(ticket.key % SEEN_SLOTS as u64) as usize];
+        if *seen != ticket.key | 1 {
+            *seen = ticket.key | 1;
+            return;
+        }
+        let entry = Entry {
+            principal,
+            target: target.into(),
+            body: body.clone(),
+        };
+        debug_assert_eq!(entry.cost(), cost);
         if let Some(old) = inner.entries.remove(&ticket.key) {
             // A colliding or concurrently stored key: its queue slot stays and is skipped.
             inner.bytes -= old.cost();
@@ -146,6 +173,7 @@ impl ReadCache {
         inner.entries.clear();
         inner.order.clear();
         inner.bytes = 0;
+        inner.seen = [0; SEEN_SLOTS];
     }
 }
 
@@ -153,15 +181,43 @@ impl ReadCache {
 mod tests {
     use super::*;
 
+    /// Reads `target` twice, each time a miss stored: the second is kept.
+    fn read_twice(cache: &ReadCache, principal: usize, target: &str, body: &Bytes) {
+        for _ in 0..2 {
+            if let Err(ticket) = cache.get(principal, target) {
+                cache.put(ticket, principal, target, body);
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_is_kept_from_the_second_read_of_its_key_after_a_write() {
+        let cache = ReadCache::default();
+        let body = Bytes::from_static(b"[]");
+        for _ in 0..2 {
+            let ticket = cache.get(0, "/servers").unwrap_err();
+            cache.put(ticket, 0, "/servers", &body);
+            assert!(cache.get(0, "/servers").is_err(), "read once: not kept");
+            let ticket = cache.get(0, "/servers").unwrap_err();
+            cache.put(ticket, 0, "/servers", &body);
+            assert_eq!(cache.get(0, "/servers").unwrap(), body, "read twice: kept");
+            assert!(cache.get(1, "/servers").is_err(), "another principal");
+            // A write forgets the bodies and the reads seen.
+            cache.invalidate();
+            assert!(cache.get(0, "/servers").is_err());
+        }
+    }
+
     #[test]
     fn a_body_read_across_a_write_is_not_stored() {
         let cache = ReadCache::default();
+        let old = Bytes::from_static(b"old");
         let ticket = cache.get(0, "/servers").unwrap_err();
         cache.invalidate();
-        cache.put(ticket, 0, "/servers", Bytes::from_static(b"old"));
+        cache.put(ticket, 0, "/servers", &old);
+        cache.put(ticket, 0, "/servers", &old);
         assert!(cache.get(0, "/servers").is_err());
-        let ticket = cache.get(0, "/servers").unwrap_err();
-        cache.put(ticket, 0, "/servers", Bytes::from_static(b"new"));
+        read_twice(&cache, 0, "/servers", &Bytes::from_static(b"new"));
         assert_eq!(cache.get(0, "/servers").unwrap(), "new");
         assert!(
             cache.get(1, "/servers").is_err(),
@@ -177,8 +233,7 @@ mod tests {
         let page = Bytes::from(vec![b'x'; 300 * 1024]);
         for n in 0..100 {
             let target = format!("/servers/123/console?lines=1000&n={n}");
-            let ticket = cache.get(0, &target).unwrap_err();
-            cache.put(ticket, 0, &target, page.clone());
+            read_twice(&cache, 0, &target, &page);
             assert!(cache.bytes() <= 1024 * 1024, "{} bytes", cache.bytes());
         }
         assert!(cache.get(0, "/servers/123/console?lines=1000&n=99").is_ok());
@@ -190,16 +245,15 @@ mod tests {
             "the oldest were evicted"
         );
         let huge = Bytes::from(vec![b'x'; 2 * 1024 * 1024]);
-        let ticket = cache.get(0, "/huge").unwrap_err();
-        cache.put(ticket, 0, "/huge", huge);
+        read_twice(&cache, 0, "/huge", &huge);
         assert!(
             cache.get(0, "/huge").is_err(),
             "larger than the cache: not kept"
         );
         // The same key stored again replaces its entry and its bytes.
         for _ in 0..10 {
-            let ticket = cache.get(1, "/servers").unwrap_err();
-            cache.put(ticket, 1, "/servers", Bytes::from_static(b"[]"));
+            read_twice(&cache, 1, "/servers", &Bytes::from_static(b"[]"));
+            read_twice(&cache, 1, "/servers", &Bytes::from_static(b"[]"));
             cache.invalidate();
         }
         assert_eq!(cache.bytes(), 0);

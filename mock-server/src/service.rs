@@ -493,8 +493,7 @@ impl ApiService {
             }
             Err(ticket) => {
                 let response = handler(op, &call)?;
-                self.reads
-                    .put(ticket, principal, target, response.body().clone());
+                self.reads.put(ticket, principal, target, response.body());
                 Ok(response)
             }
         }
