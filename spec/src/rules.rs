@@ -75,7 +75,7 @@ rules! {
 
     /// The mock's read cache.
     MOCK_READ_CACHE_BYTES = ("mock.read_cache_bytes", BOTH, Ours,
-        "The mock memoizes read bodies within 32 MiB per API, evicting the oldest first; a larger body is not memoized");
+        "The mock memoizes read bodies within 32 MiB per API, from the second read of the same path and query by the same caller since the last write, evicting the oldest first; a larger body is not memoized");
     /// The mock's journal.
     MOCK_JOURNAL_BYTES = ("mock.journal_bytes", BOTH, Ours,
         "The mock's request journal keeps at most 16 MiB per API, oldest dropped first; each path is cut to 2 KiB and marked truncated, each body to 4 KiB (body_truncated), headers to 4 KiB; tokens and secret-named headers and JSON keys are redacted when read");
