@@ -55,10 +55,9 @@ pub(crate) fn bearer(header: Option<&[u8]>) -> Result<&str, AuthFailure> {
 /// the same answer as [`bearer_ascii`] and [`bearer_text`] when it is `Some`.
 fn plain_bearer(header: &[u8]) -> Option<&str> {
     let (scheme, token) = header.split_at_checked(7)?;
-    if scheme.eq_ignore_ascii_case(b"bearer ")
-        && (1..=256).contains(&token.len())
-        && token.iter().all(u8::is_ascii_graphic)
-    {
+    // Every byte looked at, without an early exit: a loop the compiler vectorizes.
+    let graphic = token.iter().fold(true, |all, b| all & b.is_ascii_graphic());
+    if graphic && (1..=256).contains(&token.len()) && scheme.eq_ignore_ascii_case(b"bearer ") {
         std::str::from_utf8(token).ok()
     } else {
         None

@@ -32,6 +32,8 @@ enum Segment {
 struct Route<Op> {
     op: Op,
     operation: &'static Operation,
+    /// The operation's method, compared by value rather than by name.
+    method: http::Method,
     segments: Vec<Segment>,
     validators: Validators,
 }
@@ -63,7 +65,8 @@ impl ApiOperation for PanelOperation {
 impl<Op: ApiOperation> Router<Op> {
     /// Routes to every operation of `ops`, with their schemas compiled once.
     ///
-    /// Panics if a template has more than [`MAX_PARAMS`] parameters or [`MAX_SEGMENTS`]
+    /// Panics if an operation's method is not an HTTP method, or a template has more than
+    /// [`MAX_PARAMS`] parameters or [`MAX_SEGMENTS`]
     /// segments (a catalog change that this router must then follow; the mock's tests would
     /// fail at start-up).
     pub(crate) fn new(api: Api, ops: impl IntoIterator<Item = Op>) -> Self {
@@ -95,6 +98,8 @@ impl<Op: ApiOperation> Router<Op> {
                 Route {
                     op,
                     operation,
+                    method: http::Method::from_bytes(operation.method.as_str().as_bytes())
+                        .expect("the catalog's methods are HTTP methods"),
                     segments,
                     validators: Validators {
                         body: compile(operation.request),
@@ -124,7 +129,7 @@ impl<Op: ApiOperation> Router<Op> {
             let Some(params) = segments.bind(&route.segments) else {
                 continue;
             };
-            if route.operation.method.as_str() == request.method().as_str() {
+            if route.method == *request.method() {
                 return Ok((
                     route.op,
                     Call {
