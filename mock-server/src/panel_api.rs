@@ -22,8 +22,9 @@ use crate::fixtures::PanelFixtures;
 #[derive(Debug)]
 pub(crate) struct PanelState {
     servers: Vec<ServerState>,
-    /// Bare path id (`123`) → index in `servers`.
-    by_path_id: HashMap<String, usize>,
+    /// Bare path id (`123`) → index in `servers`. Its keys come from fixtures, never from
+    /// requests, so a fast hash does not open it to flooding.
+    by_path_id: HashMap<String, usize, foldhash::fast::RandomState>,
     defect: Option<Defect>,
 }
 
