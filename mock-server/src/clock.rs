@@ -58,5 +58,8 @@ mod tests {
             assert_eq!(at(time).0, expected, "from the cache");
         }
         assert_eq!(at(UNIX_EPOCH).0, "1970-01-01T00:00:00Z");
+        // A thread's first timestamp, at second 0, is formatted too.
+        let first = std::thread::spawn(|| at(UNIX_EPOCH).0).join().unwrap();
+        assert_eq!(first, "1970-01-01T00:00:00Z");
     }
 }

@@ -250,10 +250,16 @@ mod tests {
             cache.get(0, "/huge").is_err(),
             "larger than the cache: not kept"
         );
-        // The same key stored again replaces its entry and its bytes.
+        // The same key stored again (by a read that missed before it was kept) replaces its
+        // entry and its bytes.
         for _ in 0..10 {
-            read_twice(&cache, 1, "/servers", &Bytes::from_static(b"[]"));
-            read_twice(&cache, 1, "/servers", &Bytes::from_static(b"[]"));
+            let body = Bytes::from_static(b"[]");
+            let early = cache.get(1, "/servers").unwrap_err();
+            read_twice(&cache, 1, "/servers", &body);
+            let kept = cache.bytes();
+            cache.put(early, 1, "/servers", &Bytes::from_static(b"{}"));
+            assert_eq!(cache.bytes(), kept, "replaced, not added");
+            assert_eq!(cache.get(1, "/servers").unwrap(), "{}");
             cache.invalidate();
         }
         assert_eq!(cache.bytes(), 0);
