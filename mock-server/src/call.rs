@@ -66,9 +66,8 @@ impl<Op: ApiOperation> Router<Op> {
     /// Routes to every operation of `ops`, with their schemas compiled once.
     ///
     /// Panics if an operation's method is not an HTTP method, or a template has more than
-    /// [`MAX_PARAMS`] parameters or [`MAX_SEGMENTS`]
-    /// segments (a catalog change that this router must then follow; the mock's tests would
-    /// fail at start-up).
+    /// [`MAX_PARAMS`] parameters or [`MAX_SEGMENTS`] segments (a catalog change that this
+    /// router must then follow; the mock's tests would fail at start-up).
     pub(crate) fn new(api: Api, ops: impl IntoIterator<Item = Op>) -> Self {
         let compile = |t: Option<WireType>| t.as_ref().map(SchemaValidator::new);
         let routes = ops

@@ -15,7 +15,7 @@ pub(crate) fn now() -> Timestamp {
 /// thread: a console that takes many commands a second copies the text instead.
 fn at(time: SystemTime) -> Timestamp {
     thread_local! {
-        static LAST: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+        static LAST: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
     let format = || humantime::format_rfc3339_seconds(time).to_string();
     let Ok(since) = time.duration_since(UNIX_EPOCH) else {
@@ -24,7 +24,7 @@ fn at(time: SystemTime) -> Timestamp {
     let second = since.as_secs();
     LAST.with(|last| {
         let mut last = last.borrow_mut();
-        if last.0 != second || last.1.is_empty() {
+        if last.0 != second {
             *last = (second, format());
         }
         Timestamp(last.1.clone())

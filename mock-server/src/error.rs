@@ -118,8 +118,7 @@ impl ApiError {
 
 /// A JSON response with `Content-Type: application/json`.
 pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Bytes> {
-    let mut response = Response::new(body.into());
-    *response.status_mut() = status;
+    let mut response = headless_json(status, body);
     response.headers_mut().insert(header::CONTENT_TYPE, JSON);
     response
 }

@@ -109,12 +109,13 @@ impl Recorded {
         for (name, value) in headers {
             if *name == header::AUTHORIZATION {
                 authorization = authorization.or(Some(value.as_bytes()));
-            } else if header_bytes <= MAX_JOURNAL_HEADER_BYTES {
-                header_bytes += name.as_str().len() + value.len();
-                if header_bytes <= MAX_JOURNAL_HEADER_BYTES {
-                    kept += 1;
-                    kept_bytes += HEADER_PREFIX_BYTES + name.as_str().len() + value.len();
-                }
+                continue;
+            }
+            // Past the cap the running total only grows, so nothing after is kept.
+            header_bytes += name.as_str().len() + value.len();
+            if header_bytes <= MAX_JOURNAL_HEADER_BYTES {
+                kept += 1;
+                kept_bytes += HEADER_PREFIX_BYTES + name.as_str().len() + value.len();
             }
         }
         let authorization = authorization.filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES);

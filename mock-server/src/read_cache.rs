@@ -29,8 +29,13 @@ struct Entry {
 
 impl Entry {
     fn cost(&self) -> usize {
-        self.body.len() + self.target.len() + ENTRY_OVERHEAD
+        cost(&self.body, &self.target)
     }
+}
+
+/// What an entry for `body` under `target` costs, made or not.
+fn cost(body: &Bytes, target: &str) -> usize {
+    body.len() + target.len() + ENTRY_OVERHEAD
 }
 
 /// Slots of [`Inner::seen`].
@@ -110,7 +115,7 @@ impl ReadCache {
     /// read of its key since the last write (see [`Inner::seen`]); evicts the oldest entries
     /// past the capacity.
     pub(crate) fn put(&self, ticket: Ticket, principal: usize, target: &str, body: &Bytes) {
-        let cost = body.len() + target.len() + ENTRY_OVERHEAD;
+        let cost = cost(body, target);
         if cost > self.capacity {
             return;
         }
@@ -129,7 +134,6 @@ impl ReadCache {
             target: target.into(),
             body: body.clone(),
         };
-        debug_assert_eq!(entry.cost(), cost);
         if let Some(old) = inner.entries.remove(&ticket.key) {
             // A colliding or concurrently stored key: its queue slot stays and is skipped.
             inner.bytes -= old.cost();

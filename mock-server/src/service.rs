@@ -19,7 +19,7 @@ use crate::auth::{self, AuthFailure, TokenStore};
 use crate::call::{Call, Router};
 use crate::config::MockConfig;
 use crate::defect::Defect;
-use crate::error::ApiError;
+use crate::error::{ApiError, headless_json};
 use crate::fixtures::Fixtures;
 use crate::panel_api::{self, PanelState};
 use crate::rate_limit::{RateDecision, RateKey, RateLimiter};
@@ -373,9 +373,11 @@ impl ApiService {
             Some(decision) => self.add_rate_headers(&mut response, decision),
             None => {
                 if response.headers().is_empty() {
-                    // A head-less answer (a cached read, which always has a decision today)
-                    // still says what it is.
-                    (response.headers_mut()).insert(header::CONTENT_TYPE, crate::error::JSON);
+                    // A head-less answer (a handler's or a cached read's, which always have a
+                    // decision today) still says what it is.
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_TYPE, crate::error::JSON);
                 }
                 false
             }
@@ -484,13 +486,11 @@ impl ApiService {
         }
         let target = crate::call::target(request.uri());
         match self.reads.get(principal, target) {
-            Ok(body) => {
-                // Headers come in `handle`, all at once (`UsualHead`).
-                let mut response = Response::new(body);
-                *response.status_mut() =
-                    StatusCode::from_u16(call.operation.success_status).unwrap_or(StatusCode::OK);
-                Ok(response)
-            }
+            // Head-less, like the handler's own answer: `handle` adds the head.
+            Ok(body) => Ok(headless_json(
+                StatusCode::from_u16(call.operation.success_status).unwrap_or(StatusCode::OK),
+                body,
+            )),
             Err(ticket) => {
                 let response = handler(op, &call)?;
                 self.reads.put(ticket, principal, target, response.body());

@@ -11,14 +11,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+/// A mock whose requests' heads and bodies, and idle connections, get one second.
+async fn with_a_one_second_read_timeout() -> MockServer {
+    MockServer::builder()
+        .read_timeout(Duration::from_secs(1))
+        .start()
+        .await
+}
+
 /// Finding 4: a body announced by `Content-Length` that never arrives held its connection
 /// forever.
 #[tokio::test]
 async fn a_body_that_never_arrives_is_cut_at_the_read_timeout() {
-    let mock = MockServer::builder()
-        .read_timeout(Duration::from_secs(1))
-        .start()
-        .await;
+    let mock = with_a_one_second_read_timeout().await;
     let addr = mock.addr(Api::Panel).unwrap();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
@@ -119,10 +124,7 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Vec<u
 /// a quarter), without an answer.
 #[tokio::test]
 async fn silent_dripping_and_idle_connections_are_closed_at_the_read_timeout() {
-    let mock = MockServer::builder()
-        .read_timeout(Duration::from_secs(1))
-        .start()
-        .await;
+    let mock = with_a_one_second_read_timeout().await;
     let addr = mock.addr(Api::Panel).unwrap();
 
     let mut silent = TcpStream::connect(addr).await.unwrap();
@@ -168,10 +170,7 @@ async fn silent_dripping_and_idle_connections_are_closed_at_the_read_timeout() {
 /// to answer: injected latency longer than it is waited out.
 #[tokio::test]
 async fn latency_longer_than_the_read_timeout_is_answered() {
-    let mock = MockServer::builder()
-        .read_timeout(Duration::from_secs(1))
-        .start()
-        .await;
+    let mock = with_a_one_second_read_timeout().await;
     let root = mock.panel_uri().replace("/api/v1", "");
     let fault = reqwest::Client::new()
         .post(format!("{root}/__admin/faults"))
@@ -192,10 +191,7 @@ async fn latency_longer_than_the_read_timeout_is_answered() {
 /// own head timer, which never ran during an answer).
 #[tokio::test]
 async fn a_client_that_pauses_reading_long_answers_gets_all_of_them() {
-    let mock = MockServer::builder()
-        .read_timeout(Duration::from_secs(1))
-        .start()
-        .await;
+    let mock = with_a_one_second_read_timeout().await;
     let addr = mock.addr(Api::Panel).unwrap();
     let request = format!("GET /__admin/openapi.json HTTP/1.1\r\nHost: {addr}\r\n\r\n");
     let last =

@@ -767,6 +767,22 @@ mod access_log {
             self.0.push_str(value);
             self.0.push('"');
         }
+
+        /// A request's fields, as [`Fields::text`] and [`Fields::number`] write them one by
+        /// one, with the text between the values written as one piece each.
+        fn request(&mut self, api: &str, method: &str, path: &str, status: u16, latency_us: u64) {
+            let line = &mut *self.0;
+            line.push_str(" api=\"");
+            line.push_str(api);
+            line.push_str("\" method=\"");
+            line.push_str(method);
+            line.push_str("\" path=\"");
+            line.push_str(path);
+            line.push_str("\" status=");
+            line.push_str(itoa::Buffer::new().format(status));
+            line.push_str(" latency_us=");
+            line.push_str(itoa::Buffer::new().format(latency_us));
+        }
     }
 
     impl tracing::field::Visit for Fields<'_> {
@@ -822,24 +838,6 @@ mod access_log {
                     request.latency_us,
                 );
             });
-        }
-    }
-
-    impl Fields<'_> {
-        /// A request's fields, as [`Fields::text`] and [`Fields::number`] write them one by
-        /// one, with the text between the values written as one piece each.
-        fn request(&mut self, api: &str, method: &str, path: &str, status: u16, latency_us: u64) {
-            let line = &mut *self.0;
-            line.push_str(" api=\"");
-            line.push_str(api);
-            line.push_str("\" method=\"");
-            line.push_str(method);
-            line.push_str("\" path=\"");
-            line.push_str(path);
-            line.push_str("\" status=");
-            line.push_str(itoa::Buffer::new().format(status));
-            line.push_str(" latency_us=");
-            line.push_str(itoa::Buffer::new().format(latency_us));
         }
     }
 
