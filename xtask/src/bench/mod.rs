@@ -57,9 +57,10 @@ pub(crate) struct Bench {
     #[arg(long, value_enum, default_value = "all")]
     case: CaseName,
     /// Measured runs per server and case, interleaved (mock, baseline, floor, mock, …, the
-    /// first case with the mock at warn just before the mock); the best run of each is
-    /// reported, and the ratio of each round beside it.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=5))]
+    /// first case with the mock at warn just before the mock). Each ratio is the median of
+    /// the rounds' ratios (each round compares runs made one after the other), printed with
+    /// every round's own ratio beside it.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=5))]
     rounds: u64,
     /// Do not pin the server and wrk to separate cores.
     #[arg(long)]

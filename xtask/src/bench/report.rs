@@ -14,33 +14,53 @@ const CLIENT_BOUND_BUSY: f64 = 0.95;
 
 pub(crate) struct Row {
     pub(crate) case: Case,
-    /// The best run of the measured server (the mock, or the proxy).
+    /// The median run of the measured server (the mock, or the proxy), by requests/s.
     pub(crate) mock: Measurement,
-    /// The best run of what it is compared with.
+    /// The median run of what it is compared with.
     pub(crate) baseline: Measurement,
     /// The throughput ratio of each interleaved pair of runs: how much the machine moved.
     pub(crate) round_ratios: Vec<f64>,
+    /// The p99 ratio of each pair.
+    round_p99_ratios: Vec<f64>,
+    /// The requests-per-server-CPU-second ratio of each pair.
+    round_cpu_ratios: Vec<f64>,
 }
 
 impl Row {
     /// One row from the interleaved runs of both servers (paired by round).
     pub(crate) fn new(case: Case, mock: Vec<Measurement>, baseline: Vec<Measurement>) -> Self {
-        let round_ratios = mock
-            .iter()
-            .zip(&baseline)
-            .map(|(m, b)| throughput_ratio(m, b))
-            .collect();
+        let per_round = |ratio: fn(&Measurement, &Measurement) -> f64| -> Vec<f64> {
+            mock.iter()
+                .zip(&baseline)
+                .map(|(m, b)| ratio(m, b))
+                .collect()
+        };
+        let round_ratios = per_round(throughput_ratio);
+        let round_p99_ratios = per_round(|m, b| m.load.p99_ms / b.load.p99_ms.max(0.001));
+        let round_cpu_ratios =
+            per_round(|m, b| m.requests_per_cpu_sec() / b.requests_per_cpu_sec().max(1.0));
         Self {
             case,
-            mock: best(mock),
-            baseline: best(baseline),
+            mock: median_run(mock),
+            baseline: median_run(baseline),
             round_ratios,
+            round_p99_ratios,
+            round_cpu_ratios,
         }
     }
 
-    /// The best run's throughput over the best run's of what it is compared with.
+    /// The median of the rounds' throughput ratios: each compares two runs made one after
+    /// the other, and one lucky or unlucky round does not move it.
     fn ratio(&self) -> f64 {
-        throughput_ratio(&self.mock, &self.baseline)
+        median(&self.round_ratios)
+    }
+
+    fn p99_ratio(&self) -> f64 {
+        median(&self.round_p99_ratios)
+    }
+
+    fn cpu_ratio(&self) -> f64 {
+        median(&self.round_cpu_ratios)
     }
 
     fn rounds(&self) -> String {
@@ -58,11 +78,23 @@ fn throughput_ratio(a: &Measurement, b: &Measurement) -> f64 {
     a.load.requests_per_sec / b.load.requests_per_sec.max(1.0)
 }
 
-/// The run with the highest throughput.
-fn best(runs: Vec<Measurement>) -> Measurement {
-    runs.into_iter()
-        .max_by(|a, b| a.load.requests_per_sec.total_cmp(&b.load.requests_per_sec))
-        .expect("at least one round")
+/// The median of `values` (the mean of the middle two for an even count); 0 for none.
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The run with the median throughput (the lower of the middle two for an even count): a
+/// run that happened, for the columns that show one.
+fn median_run(mut runs: Vec<Measurement>) -> Measurement {
+    assert!(!runs.is_empty(), "at least one round");
+    runs.sort_by(|a, b| a.load.requests_per_sec.total_cmp(&b.load.requests_per_sec));
+    runs.swap_remove((runs.len() - 1) / 2)
 }
 
 fn verdict(pass: bool) -> &'static str {
@@ -113,8 +145,8 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
             ..
         } = row;
         let ratio = row.ratio();
-        let p99_ratio = mock.load.p99_ms / baseline.load.p99_ms.max(0.001);
-        let cpu_ratio = mock.requests_per_cpu_sec() / baseline.requests_per_cpu_sec().max(1.0);
+        let p99_ratio = row.p99_ratio();
+        let cpu_ratio = row.cpu_ratio();
         let _ = writeln!(
             out,
             "| {} | {:.0} | {:.0} | {ratio:.2}× (≥ {}) {} | {:.2} ms | {:.2} ms | {p99_ratio:.2}× {} | {cpu_ratio:.2}× | {} | {}/{} | {:.2}/{:.2} | {:.0}%/{:.0}% |",
@@ -164,7 +196,7 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
     if let Some(log) = log_cost {
         let (default, quiet) = (log.mock, log.baseline);
         let raw = 1.0 - log.ratio();
-        let cpu = 1.0 - default.requests_per_cpu_sec() / quiet.requests_per_cpu_sec().max(1.0);
+        let cpu = 1.0 - log.cpu_ratio();
         let rounds: Vec<String> = log
             .round_ratios
             .iter()
@@ -184,9 +216,11 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
     }
     let _ = writeln!(
         out,
-        "\nratio: the mock's best requests/s over the baseline's best under the same wrk load; \
-         ratio per round: each interleaved pair's ratio, whose spread is the machine's noise; \
-         req per server CPU-s: the same ratio normalised by each server's own CPU time; \
+        "\nratio: the median over the rounds of the mock's requests/s over the baseline's in the \
+         run just after, under the same wrk load (req/s, p99 and wrk busy: each server's median \
+         run); ratio per round: each interleaved pair's ratio, whose spread is the machine's noise; \
+         p99 ratio and req per server CPU-s: medians of the pairs' ratios too, the latter \
+         normalised by each server's own CPU time; \
          wrk busy: wrk's CPU time over its run, in % of the one core its one thread can use \
          (from {:.0}% a run counts as bound by the load generator); \
          RSS and first answer: the worst over the cases.",
@@ -195,7 +229,7 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
     out
 }
 
-/// A line for each best run whose wrk was (nearly) always busy: that server could have
+/// A line for each median run whose wrk was (nearly) always busy: that server could have
 /// answered more than wrk asked, so its req/s is a lower bound.
 fn client_bound(out: &mut String, rows: &[Row]) {
     for row in rows {
@@ -339,28 +373,41 @@ mod tests {
     }
 
     #[test]
-    fn a_row_pairs_rounds_in_order_and_reports_each_side_best() {
+    fn a_row_pairs_rounds_in_order_and_reports_medians() {
         let case = crate::bench::CASES[0];
-        let row = Row::new(
-            case,
-            vec![run(50.0), run(90.0)],
-            vec![run(100.0), run(120.0)],
-        );
-        assert_eq!(row.round_ratios, vec![0.5, 0.75]);
+        // A lucky third round for each server: best against best would say 0.95 (PASS);
+        // the pairs say 0.50, 0.75 and 0.95, whose median is 0.75.
+        let mut mock = vec![run(50.0), run(90.0), run(190.0)];
+        mock[0].load.p99_ms = 4.0;
+        let row = Row::new(case, mock, vec![run(100.0), run(120.0), run(200.0)]);
+        assert_eq!(row.round_ratios, vec![0.5, 0.75, 0.95]);
+        assert_eq!(row.round_p99_ratios, vec![4.0, 1.0, 1.0]);
         assert_eq!(row.mock.load.requests_per_sec, 90.0);
         assert_eq!(row.baseline.load.requests_per_sec, 120.0);
         let log = Row::new(
             case,
-            vec![run(96.0), run(90.0)],
-            vec![run(100.0), run(100.0)],
+            vec![run(96.0), run(90.0), run(99.0)],
+            vec![run(100.0), run(100.0), run(100.0)],
         );
         let table = render(&[row], Some(&log));
-        assert!(table.contains("| 0.50, 0.75 |"), "{table}");
+        assert!(table.contains("| 0.50, 0.75, 0.95 |"), "{table}");
         assert!(table.contains("0.75× (≥ 0.9) MISS"), "{table}");
+        assert!(table.contains("1.00× PASS"), "{table}");
         assert!(
-            table.contains("cost 4.0% of throughput (per round: 4.0%, 10.0%)"),
+            table.contains(
+                "96 req/s vs 100 at warn, cost 4.0% of throughput (per round: 4.0%, 10.0%, 1.0%)"
+            ),
             "{table}"
         );
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[1.0, 0.25, 0.75, 0.5]), 0.625);
+        assert_eq!(median(&[0.8]), 0.8);
+        assert_eq!(median(&[]), 0.0);
+        let runs = vec![run(30.0), run(10.0), run(40.0), run(20.0)];
+        assert_eq!(median_run(runs).load.requests_per_sec, 20.0);
     }
 
     #[test]
@@ -387,13 +434,19 @@ mod tests {
         let case = crate::bench::CASES[0];
         let floor = Row::new(
             case,
-            vec![run(80.0), run(85.0)],
-            vec![run(100.0), run(100.0)],
+            vec![run(80.0), run(85.0), run(90.0)],
+            vec![run(100.0), run(100.0), run(100.0)],
         );
-        let mock = Row::new(case, vec![run(60.0), run(68.0)], vec![run(80.0), run(85.0)]);
+        let mock = Row::new(
+            case,
+            vec![run(60.0), run(68.0), run(81.0)],
+            vec![run(80.0), run(85.0), run(90.0)],
+        );
         let table = render_floor(&[FloorRow { floor, mock }]);
         assert!(
-            table.contains("| GET /servers | 85 | 0.85× | 0.80, 0.85 | 0.80× | 0.75, 0.80 |"),
+            table.contains(
+                "| GET /servers | 85 | 0.85× | 0.80, 0.85, 0.90 | 0.80× | 0.75, 0.80, 0.90 |"
+            ),
             "{table}"
         );
     }
