@@ -74,7 +74,8 @@ pub(crate) struct Bench {
     proxy: bool,
     /// Instead of throughput, count each server's instructions per request under callgrind
     /// (valgrind; installed with apt-get when missing): a figure that does not move with the
-    /// machine's other load. `--duration` is then the counted run's length (default 8 s).
+    /// machine's other load, with the mock at `warn` too for the access log's share.
+    /// `--duration` is then the counted run's length (default 8 s).
     #[arg(long, conflicts_with_all = ["proxy", "rounds", "mock_log", "no_pin", "connections"])]
     instructions: bool,
 }
@@ -204,17 +205,26 @@ impl Bench {
             })
             .map(|(_, c)| c)
             .collect();
+        // The access log's cost: the mock at `warn`, which logs no request, against the mock
+        // at its default level.
+        let quiet = Launch {
+            rust_log: Some("warn".to_owned()),
+            ..mock.clone()
+        };
         if self.instructions {
             let mut rows = Vec::new();
             for case in cases {
                 let duration = load.duration;
                 let mock = instructions::count("mock", &mock, &case, duration, &scratch, true)?;
+                let quiet =
+                    instructions::count("mock at warn", &quiet, &case, duration, &scratch, false)?;
                 let baseline =
                     instructions::count("baseline", &baseline, &case, duration, &scratch, false)?;
                 let floor = instructions::count("floor", &floor, &case, duration, &scratch, false)?;
                 rows.push(instructions::Counts {
                     case,
                     mock,
+                    quiet,
                     baseline,
                     floor,
                 });
@@ -233,12 +243,7 @@ impl Bench {
                 format!("server and wrk share {cores} core(s)")
             }
         );
-        // The access log's cost: the first case again with the mock at `warn`, which logs
-        // no request, against the mock at its default level.
-        let quiet = Launch {
-            rust_log: Some("warn".to_owned()),
-            ..mock.clone()
-        };
+        // The access log's cost is measured on the first case only.
         let mut rows = Vec::new();
         let mut floor_rows = Vec::new();
         let mut log_cost = None;
