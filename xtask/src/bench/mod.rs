@@ -243,7 +243,6 @@ impl Bench {
                 format!("server and wrk share {cores} core(s)")
             }
         );
-        // The access log's cost is measured on the first case only.
         let mut rows = Vec::new();
         let mut floor_rows = Vec::new();
         let mut log_cost = None;
@@ -252,6 +251,7 @@ impl Bench {
             let mut baseline_runs = Vec::new();
             let mut floor_runs = Vec::new();
             let mut quiet_runs = Vec::new();
+            // The access log's cost, on the first case only.
             let measure_log = i == 0 && self.mock_log.is_none();
             for _ in 0..self.rounds {
                 // The mock at warn, the mock, the baseline, the floor: the access log's pair and
