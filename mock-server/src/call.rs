@@ -365,7 +365,7 @@ mod tests {
         /// Without `%` or `+`, the borrowed pairs are `form_urlencoded::parse`'s own; with
         /// them, they are its output.
         #[test]
-        fn query_pairs_are_form_urlencoded_s(query in "([a-z=&%+\u{e9}0-9]{0,4}){0,6}") {
+        fn each_query_pair_gives_form_urlencoded_s_pairs(query in "([a-z=&%+\u{e9}0-9]{0,4}){0,6}") {
             let expected: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
                 .collect();
