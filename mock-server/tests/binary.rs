@@ -141,6 +141,16 @@ fn only_serves_one_api_and_logs_never_show_a_full_token() {
         .filter(|l| l.contains("beacon_mock::request"))
         .collect();
     assert_eq!(access.len(), 2, "{logs}");
+    for line in &access {
+        // `2026-11-30T21:34:06.764616Z  INFO beacon_mock::request: api=…`, whole, on one line.
+        let (time, _) = line
+            .split_once("  INFO beacon_mock::request: api=")
+            .unwrap_or_else(|| panic!("not an access line: {line}"));
+        assert!(
+            time.len() == 27 && time.as_bytes()[10] == b'T' && time.ends_with('Z'),
+            "{line}"
+        );
+    }
     assert!(
         access[0].contains(r#"api="panel" method="GET" path="/api/v1/servers" status=200 "#),
         "{logs}"

@@ -617,7 +617,7 @@ mod access_log {
         wake: Condvar,
     }
 
-    /// Log lines from every thread are appended to one queue under a short lock; one
+    /// Log lines from every thread are formatted into one queue under a short lock; one
     /// background thread writes the queue to stderr every [`FLUSH_EVERY`] (sooner past
     /// [`FLUSH_ABOVE`] bytes). A request pays no system call and wakes no thread.
     #[derive(Debug, Clone)]
@@ -673,21 +673,34 @@ mod access_log {
         }
     }
 
-    impl Write for &BatchedStderr {
-        fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+    impl BatchedStderr {
+        /// Appends the line `format` writes, formatted straight into the queue under its lock:
+        /// no copy of the line, and no buffer of its own. A line that would take the queue
+        /// past [`DROP_ABOVE`] is dropped.
+        fn append(&self, format: impl FnOnce(&mut Vec<u8>)) {
             let mut queue = self.shared.queue.lock();
             if queue.stopped {
                 // After shutdown: no writer thread is left to write it.
                 drop(queue);
-                return std::io::stderr().write(line);
+                let mut line = Vec::new();
+                format(&mut line);
+                let _ = std::io::stderr().write_all(&line);
+                return;
             }
             let before = queue.bytes.len();
-            if before + line.len() <= DROP_ABOVE {
-                queue.bytes.extend_from_slice(line);
+            format(&mut queue.bytes);
+            if queue.bytes.len() > DROP_ABOVE {
+                queue.bytes.truncate(before);
             }
             if before < FLUSH_ABOVE && queue.bytes.len() >= FLUSH_ABOVE {
                 self.shared.wake.notify_one();
             }
+        }
+    }
+
+    impl Write for &BatchedStderr {
+        fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+            self.append(|queue| queue.extend_from_slice(line));
             Ok(line.len())
         }
 
@@ -745,43 +758,43 @@ mod access_log {
     /// What follows the time on an `INFO` access line, in one piece.
     const INFO_HEAD: &str = "  INFO beacon_mock::request:";
 
-    thread_local! {
-        static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-    }
-
-    /// Appends `name=value` pairs to the line, as tracing-subscriber's formatter does.
-    struct Fields<'a>(&'a mut String);
+    /// A line being written into the queue: its pieces, and its `name=value` pairs as
+    /// tracing-subscriber's formatter writes them.
+    struct Fields<'a>(&'a mut Vec<u8>);
 
     impl Fields<'_> {
+        fn push(&mut self, text: &str) {
+            self.0.extend_from_slice(text.as_bytes());
+        }
+
         fn number(&mut self, name: &str, value: u64) {
-            self.0.push(' ');
-            self.0.push_str(name);
-            self.0.push('=');
-            self.0.push_str(itoa::Buffer::new().format(value));
+            self.push(" ");
+            self.push(name);
+            self.push("=");
+            self.push(itoa::Buffer::new().format(value));
         }
 
         fn text(&mut self, name: &str, value: &str) {
-            self.0.push(' ');
-            self.0.push_str(name);
-            self.0.push_str("=\"");
-            self.0.push_str(value);
-            self.0.push('"');
+            self.push(" ");
+            self.push(name);
+            self.push("=\"");
+            self.push(value);
+            self.push("\"");
         }
 
         /// A request's fields, as [`Fields::text`] and [`Fields::number`] write them one by
         /// one, with the text between the values written as one piece each.
         fn request(&mut self, api: &str, method: &str, path: &str, status: u16, latency_us: u64) {
-            let line = &mut *self.0;
-            line.push_str(" api=\"");
-            line.push_str(api);
-            line.push_str("\" method=\"");
-            line.push_str(method);
-            line.push_str("\" path=\"");
-            line.push_str(path);
-            line.push_str("\" status=");
-            line.push_str(itoa::Buffer::new().format(status));
-            line.push_str(" latency_us=");
-            line.push_str(itoa::Buffer::new().format(latency_us));
+            self.push(" api=\"");
+            self.push(api);
+            self.push("\" method=\"");
+            self.push(method);
+            self.push("\" path=\"");
+            self.push(path);
+            self.push("\" status=");
+            self.push(itoa::Buffer::new().format(status));
+            self.push(" latency_us=");
+            self.push(itoa::Buffer::new().format(latency_us));
         }
     }
 
@@ -795,10 +808,9 @@ mod access_log {
         }
 
         fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-            use std::fmt::Write as _;
-            self.0.push(' ');
-            self.0.push_str(field.name());
-            self.0.push('=');
+            self.push(" ");
+            self.push(field.name());
+            self.push("=");
             let _ = write!(self.0, "{value:?}");
         }
     }
@@ -806,22 +818,20 @@ mod access_log {
     impl AccessLine {
         /// Writes one line: the time, the level, the target, then what `fields` appends.
         fn write(&self, at: SystemTime, level: &str, fields: impl FnOnce(&mut Fields<'_>)) {
-            LINE.with(|line| {
-                let mut line = line.borrow_mut();
-                line.clear();
-                CachedTime::push(&mut line, at);
+            self.log.append(|line| {
+                CachedTime::push(line, at);
+                let mut line = Fields(line);
                 if level == "INFO" {
-                    line.push_str(INFO_HEAD);
+                    line.push(INFO_HEAD);
                 } else {
-                    line.push_str("  ");
-                    line.push_str(level);
-                    line.push(' ');
-                    line.push_str(REQUEST_LOG_TARGET);
-                    line.push(':');
+                    line.push("  ");
+                    line.push(level);
+                    line.push(" ");
+                    line.push(REQUEST_LOG_TARGET);
+                    line.push(":");
                 }
-                fields(&mut Fields(&mut line));
-                line.push('\n');
-                let _ = (&self.log).write(line.as_bytes());
+                fields(&mut line);
+                line.push("\n");
             });
         }
     }
@@ -859,7 +869,7 @@ mod access_log {
 
     impl CachedTime {
         /// Appends `now` as [`FormatTime`] writes it: RFC 3339 UTC with microseconds.
-        fn push(line: &mut String, now: SystemTime) {
+        fn push(line: &mut Vec<u8>, now: SystemTime) {
             let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
             SECOND.with(|second| {
                 let mut second = second.borrow_mut();
@@ -867,7 +877,7 @@ mod access_log {
                     let text = humantime::format_rfc3339_seconds(now).to_string();
                     *second = (since.as_secs(), text.replace('Z', "."));
                 }
-                line.push_str(&second.1);
+                line.extend_from_slice(second.1.as_bytes());
             });
             // The microseconds, zero-padded to six digits, and the zone.
             let mut micros = since.subsec_micros();
@@ -876,7 +886,7 @@ mod access_log {
                 *digit = b'0' + (micros % 10) as u8;
                 micros /= 10;
             }
-            line.push_str(std::str::from_utf8(&digits).unwrap_or("000000Z"));
+            line.extend_from_slice(&digits);
         }
     }
 
@@ -893,9 +903,9 @@ mod access_log {
 
     impl FormatTime for CachedTime {
         fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-            let mut time = String::with_capacity(32);
+            let mut time = Vec::with_capacity(32);
             CachedTime::push(&mut time, SystemTime::now());
-            w.write_str(&time)
+            w.write_str(std::str::from_utf8(&time).map_err(|_| std::fmt::Error)?)
         }
     }
 
@@ -922,17 +932,20 @@ mod access_log {
                 86_400_000_042,
             ] {
                 let at = start + Duration::from_micros(micros);
-                let mut line = String::new();
+                let mut line = Vec::new();
                 CachedTime::push(&mut line, at);
-                assert_eq!(line, humantime::format_rfc3339_micros(at).to_string());
+                assert_eq!(
+                    String::from_utf8(line).unwrap(),
+                    humantime::format_rfc3339_micros(at).to_string()
+                );
             }
         }
 
         #[test]
         fn a_request_s_fields_read_as_each_field_written_alone() {
-            let mut fast = String::new();
+            let mut fast = Vec::new();
             Fields(&mut fast).request("panel", "GET", "/api/v1/servers?lines=5", 200, 1234);
-            let mut one_by_one = String::new();
+            let mut one_by_one = Vec::new();
             let mut fields = Fields(&mut one_by_one);
             fields.text("api", "panel");
             fields.text("method", "GET");
