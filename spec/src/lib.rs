@@ -27,6 +27,7 @@
 //! Invariant: this crate depends on no HTTP crate; it describes the wire, it does not use it.
 
 pub mod admin;
+pub mod ascii;
 pub mod catalog;
 pub mod codegen;
 pub mod contract_doc;

@@ -604,6 +604,9 @@ mod access_log {
     const FLUSH_ABOVE: usize = 64 * 1024;
     /// Queued bytes past which lines are dropped (stderr is not keeping up).
     const DROP_ABOVE: usize = 4 * 1024 * 1024;
+    /// Room below [`DROP_ABOVE`] within which a line is formatted straight into the queue:
+    /// more than any access line takes.
+    const IN_PLACE_ROOM: usize = 64 * 1024;
 
     #[derive(Debug, Default)]
     struct Queue {
@@ -676,21 +679,30 @@ mod access_log {
     impl BatchedStderr {
         /// Appends the line `format` writes, formatted straight into the queue under its lock:
         /// no copy of the line, and no buffer of its own. A line that would take the queue
-        /// past [`DROP_ABOVE`] is dropped.
+        /// past [`DROP_ABOVE`] is dropped; near that bound the line is formatted aside first,
+        /// so that the queue never grows past it, even for a moment.
         fn append(&self, format: impl FnOnce(&mut Vec<u8>)) {
             let mut queue = self.shared.queue.lock();
-            if queue.stopped {
-                // After shutdown: no writer thread is left to write it.
-                drop(queue);
+            let before = queue.bytes.len();
+            if queue.stopped || before + IN_PLACE_ROOM > DROP_ABOVE {
                 let mut line = Vec::new();
                 format(&mut line);
-                let _ = std::io::stderr().write_all(&line);
-                return;
-            }
-            let before = queue.bytes.len();
-            format(&mut queue.bytes);
-            if queue.bytes.len() > DROP_ABOVE {
-                queue.bytes.truncate(before);
+                if queue.stopped {
+                    // After shutdown: no writer thread is left to write it.
+                    drop(queue);
+                    let _ = std::io::stderr().write_all(&line);
+                    return;
+                }
+                if before + line.len() <= DROP_ABOVE {
+                    queue.bytes.extend_from_slice(&line);
+                }
+            } else {
+                format(&mut queue.bytes);
+                if queue.bytes.len() > DROP_ABOVE {
+                    // A line longer than `IN_PLACE_ROOM`: dropped, its room given back.
+                    queue.bytes.truncate(before);
+                    queue.bytes.shrink_to(DROP_ABOVE);
+                }
             }
             if before < FLUSH_ABOVE && queue.bytes.len() >= FLUSH_ABOVE {
                 self.shared.wake.notify_one();
