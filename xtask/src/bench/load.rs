@@ -128,8 +128,8 @@ impl Load {
         // last read is at most one poll before it exits.
         let mut client_ticks = 0;
         loop {
-            if let Ok(ticks) = proc::process_ticks(child.id()) {
-                client_ticks = ticks;
+            if let Ok(ticks) = proc::ProcessTicks::read(child.id()) {
+                client_ticks = ticks.total();
             }
             if child.try_wait()?.is_some() {
                 break;

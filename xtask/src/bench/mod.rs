@@ -33,7 +33,7 @@ use anyhow::{Context, bail, ensure};
 
 pub(crate) use baseline::Baseline;
 use load::{Load, LoadResult};
-use proc::MachineTicks;
+use proc::{MachineTicks, ProcessTicks};
 
 /// The Panel token of account 1 in the mock's seed data.
 const TOKEN: &str = "panel_acct1_7f3c9a2b5d1e4f60";
@@ -59,8 +59,9 @@ pub(crate) struct Bench {
     /// Measured runs per server and case, interleaved (mock, baseline, floor, mock, …, the
     /// first case with the mock at warn just before the mock). Each ratio is the median of
     /// the rounds' ratios (each round compares runs made one after the other), printed with
-    /// every round's own ratio beside it.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=5))]
+    /// every round's own ratio beside it. More rounds of a shorter `--duration` give a steadier
+    /// median on a noisy machine (at most 30).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=30))]
     rounds: u64,
     /// Do not pin the server and wrk to separate cores.
     #[arg(long)]
@@ -444,15 +445,24 @@ pub(crate) struct Measurement {
     pub(crate) first_answer: Duration,
     pub(crate) idle_rss_kib: u64,
     pub(crate) load: LoadResult,
-    /// The server's CPU time over the measured run, in seconds.
-    pub(crate) server_cpu_secs: f64,
+    /// The server's CPU time over the measured run, in clock ticks.
+    pub(crate) server_ticks: ProcessTicks,
     /// The whole machine's busy time over the measured run, in cores.
     pub(crate) machine_busy_cores: f64,
 }
 
 impl Measurement {
     pub(crate) fn requests_per_cpu_sec(&self) -> f64 {
-        self.load.requests as f64 / self.server_cpu_secs.max(0.01)
+        let cpu_secs = self.server_ticks.total() as f64 / proc::TICKS_PER_SEC;
+        self.load.requests as f64 / cpu_secs.max(0.01)
+    }
+
+    /// The server's user and system CPU time per request, in microseconds.
+    pub(crate) fn cpu_us_per_request(&self) -> (f64, f64) {
+        let us = |ticks: u64| {
+            ticks as f64 / proc::TICKS_PER_SEC * 1e6 / self.load.requests.max(1) as f64
+        };
+        (us(self.server_ticks.user), us(self.server_ticks.system))
     }
 }
 
@@ -533,9 +543,9 @@ fn measure(
         capture_bodies(addr, &requests, &scratch.join("bodies"))?;
     }
     load.run(case, addr, WARMUP, scratch)?;
-    let (ticks, machine) = (proc::process_ticks(server.pid())?, MachineTicks::read()?);
+    let (ticks, machine) = (ProcessTicks::read(server.pid())?, MachineTicks::read()?);
     let result = load.run(case, addr, load.duration, scratch)?;
-    let server_ticks = proc::process_ticks(server.pid())? - ticks;
+    let server_ticks = ProcessTicks::read(server.pid())?.since(ticks);
     let machine = MachineTicks::read()?.since(machine);
     server.ensure_running()?;
     drop(server);
@@ -545,7 +555,7 @@ fn measure(
         first_answer,
         idle_rss_kib,
         load: result,
-        server_cpu_secs: server_ticks as f64 / proc::TICKS_PER_SEC,
+        server_ticks,
         machine_busy_cores: machine.busy as f64 * cores / machine.total.max(1) as f64,
     })
 }

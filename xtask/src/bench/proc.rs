@@ -13,25 +13,43 @@ pub(crate) fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {field} in {path}"))
 }
 
-/// User plus system clock ticks of a process (its threads included), from `/proc/<pid>/stat`.
-pub(crate) fn process_ticks(pid: u32) -> anyhow::Result<u64> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-    // The fields after the parenthesized command name start at field 3 (state);
-    // utime and stime are fields 14 and 15.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .with_context(|| format!("malformed {path}"))?
-        .1
-        .split_whitespace()
-        .collect();
-    let field = |n: usize| -> anyhow::Result<u64> {
-        Ok(fields
-            .get(n - 3)
-            .with_context(|| format!("malformed {path}"))?
-            .parse()?)
-    };
-    Ok(field(14)? + field(15)?)
+/// A process's CPU time (its threads included), in clock ticks, from `/proc/<pid>/stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ProcessTicks {
+    /// In user space.
+    pub(crate) user: u64,
+    /// In the kernel on the process's behalf (system calls, the network stack).
+    pub(crate) system: u64,
+}
+
+impl ProcessTicks {
+    pub(crate) fn read(pid: u32) -> anyhow::Result<Self> {
+        let path = format!("/proc/{pid}/stat");
+        let stat = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+        Self::parse(&stat).with_context(|| format!("malformed {path}"))
+    }
+
+    /// The utime and stime fields (14 and 15) of a `/proc/<pid>/stat` line.
+    fn parse(stat: &str) -> Option<Self> {
+        // The fields after the parenthesized command name (which may hold spaces and
+        // parentheses) start at field 3 (state).
+        let mut after_name = stat.rsplit_once(')')?.1.split_whitespace().skip(14 - 3);
+        Some(Self {
+            user: after_name.next()?.parse().ok()?,
+            system: after_name.next()?.parse().ok()?,
+        })
+    }
+
+    pub(crate) fn total(self) -> u64 {
+        self.user + self.system
+    }
+
+    pub(crate) fn since(self, before: Self) -> Self {
+        Self {
+            user: self.user - before.user,
+            system: self.system - before.system,
+        }
+    }
 }
 
 /// Busy and total clock ticks of the whole machine (summed over cores), from `/proc/stat`.
@@ -71,3 +89,23 @@ impl MachineTicks {
 
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on every Linux this runs on).
 pub(crate) const TICKS_PER_SEC: f64 = 100.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_and_system_ticks_are_fields_14_and_15_after_any_command_name() {
+        // A command name with a space and a parenthesis of its own, as `comm` may be.
+        let stat =
+            "4242 (beacon (mock) x) S 1 4242 4242 0 -1 4194560 1 2 3 4 1234 567 8 9 20 0 3 0";
+        assert_eq!(
+            ProcessTicks::parse(stat),
+            Some(ProcessTicks {
+                user: 1234,
+                system: 567
+            })
+        );
+        assert_eq!(ProcessTicks::parse("4242 (cut) S 1 2"), None);
+    }
+}

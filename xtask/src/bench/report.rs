@@ -23,6 +23,17 @@ pub(crate) struct Row {
     round_p99_ratios: Vec<f64>,
     /// The requests-per-server-CPU-second ratio of each pair.
     round_cpu_ratios: Vec<f64>,
+    /// The measured server's user and system CPU microseconds a request: medians over its runs.
+    mock_cpu_us: (f64, f64),
+    /// The same for what it is compared with.
+    baseline_cpu_us: (f64, f64),
+}
+
+/// The medians over `runs` of the server's user and of its system CPU microseconds a request.
+fn median_cpu_us(runs: &[Measurement]) -> (f64, f64) {
+    let (user, system): (Vec<f64>, Vec<f64>) =
+        runs.iter().map(Measurement::cpu_us_per_request).unzip();
+    (median(&user), median(&system))
 }
 
 impl Row {
@@ -40,6 +51,8 @@ impl Row {
             per_round(|m, b| m.requests_per_cpu_sec() / b.requests_per_cpu_sec().max(1.0));
         Self {
             case,
+            mock_cpu_us: median_cpu_us(&mock),
+            baseline_cpu_us: median_cpu_us(&baseline),
             mock: median_run(mock),
             baseline: median_run(baseline),
             round_ratios,
@@ -274,12 +287,16 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
             "mock / floor",
             "per round",
             "floor p99",
+            "server CPU a request, user (mock / floor / baseline)",
+            "system (mock / floor / baseline)",
         ],
     );
     for FloorRow { floor, mock } in rows {
+        let (mock_cpu, floor_cpu, baseline_cpu) =
+            (mock.mock_cpu_us, floor.mock_cpu_us, floor.baseline_cpu_us);
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.2}× | {} | {:.2}× | {} | {:.2} ms |",
+            "| {} | {:.0} | {:.2}× | {} | {:.2}× | {} | {:.2} ms | {:.1} / {:.1} / {:.1} µs | {:.1} / {:.1} / {:.1} µs |",
             floor.case.name,
             floor.mock.load.requests_per_sec,
             floor.ratio(),
@@ -287,6 +304,12 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
             mock.ratio(),
             mock.rounds(),
             floor.mock.load.p99_ms,
+            mock_cpu.0,
+            floor_cpu.0,
+            baseline_cpu.0,
+            mock_cpu.1,
+            floor_cpu.1,
+            baseline_cpu.1,
         );
     }
     let _ = writeln!(
@@ -294,6 +317,9 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
         "\nfloor: the baseline doing, per request, the least work any faithful mock must do (SHA-256 token \
          lookup, rate-limit and Vary headers, a journal entry, a queued access line); floor / baseline \
          is the most any mock can reach on this machine, mock / floor what the mock costs beyond it. \
+         Server CPU a request: each server's user and system CPU time over its measured run divided \
+         by wrk's requests (medians over the rounds), which says whether a gap is the server's own \
+         code (user) or the kernel's work for it (system). \
          In the write-mixed case the floor answers the POSTs from captured bodies and keeps no console: \
          it bounds the per-request work, not the state a write changes."
     );
@@ -356,6 +382,7 @@ mod tests {
 
     use super::*;
     use crate::bench::load::LoadResult;
+    use crate::bench::proc::ProcessTicks;
 
     fn run(requests_per_sec: f64) -> Measurement {
         Measurement {
@@ -369,7 +396,10 @@ mod tests {
                 failures: 0,
                 client_busy: 0.5,
             },
-            server_cpu_secs: 1.0,
+            server_ticks: ProcessTicks {
+                user: 40,
+                system: 60,
+            },
             machine_busy_cores: 1.0,
         }
     }
@@ -463,16 +493,23 @@ mod tests {
             vec![run(80.0), run(85.0), run(90.0)],
             vec![run(100.0), run(100.0), run(100.0)],
         );
-        let mock = Row::new(
-            case,
-            vec![run(60.0), run(68.0), run(81.0)],
-            vec![run(80.0), run(85.0), run(90.0)],
-        );
+        // Each run: 0.4 s of user and 0.6 s of system CPU. The mock's runs served 50, 80 and
+        // 62 requests: the medians are 0.4 s / 62 and 0.6 s / 62 a request.
+        let mut mock = vec![run(60.0), run(68.0), run(81.0)];
+        for (run, requests) in mock.iter_mut().zip([50, 80, 62]) {
+            run.load.requests = requests;
+        }
+        let mock = Row::new(case, mock, vec![run(80.0), run(85.0), run(90.0)]);
         let table = render_floor(&[FloorRow { floor, mock }]);
         assert!(
             table.contains(
                 "| GET /servers | 85 | 0.85× | 0.80, 0.85, 0.90 | 0.80× | 0.75, 0.80, 0.90 |"
             ),
+            "{table}"
+        );
+        // The floor's median run: 85 requests; the baseline's: 100.
+        assert!(
+            table.contains("| 6451.6 / 4705.9 / 4000.0 µs | 9677.4 / 7058.8 / 6000.0 µs |"),
             "{table}"
         );
     }
