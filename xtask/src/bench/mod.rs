@@ -47,7 +47,7 @@ const MAX_LOG_BYTES: u64 = 1 << 20;
 /// `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Bench {
-    /// Seconds of measured load per server and case (default 10; 8 with --instructions).
+    /// Seconds of measured load per server and case (default 3; 8 with --instructions).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=300))]
     duration: Option<u64>,
     /// wrk's keep-alive connections.
@@ -59,9 +59,9 @@ pub(crate) struct Bench {
     /// Measured runs per server and case, interleaved (mock, baseline, floor, mock, …, the
     /// first case with the mock at warn just before the mock). Each ratio is the median of
     /// the rounds' ratios (each round compares runs made one after the other), printed with
-    /// every round's own ratio beside it. More rounds of a shorter `--duration` give a steadier
-    /// median on a noisy machine (at most 30).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=30))]
+    /// every round's own ratio beside it. On a shared machine, whose speed drifts over
+    /// minutes, many short rounds give a steadier median than a few long ones (at most 30).
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u64).range(1..=30))]
     rounds: u64,
     /// Do not pin the server and wrk to separate cores.
     #[arg(long)]
@@ -159,7 +159,7 @@ impl Bench {
         let pin = !self.no_pin && cores >= 2;
         let duration = self
             .duration
-            .unwrap_or(if self.instructions { 8 } else { 10 });
+            .unwrap_or(if self.instructions { 8 } else { 3 });
         let load = Load {
             connections: self.connections as usize,
             duration: Duration::from_secs(duration),
