@@ -457,13 +457,23 @@ impl Measurement {
         self.load.requests as f64 / cpu_secs.max(0.01)
     }
 
-    /// The server's user and system CPU time per request, in microseconds.
-    pub(crate) fn cpu_us_per_request(&self) -> (f64, f64) {
+    /// The server's CPU time per request.
+    pub(crate) fn cpu_per_request(&self) -> CpuPerRequest {
         let us = |ticks: u64| {
             ticks as f64 / proc::TICKS_PER_SEC * 1e6 / self.load.requests.max(1) as f64
         };
-        (us(self.server_ticks.user), us(self.server_ticks.system))
+        CpuPerRequest {
+            user_us: us(self.server_ticks.user),
+            system_us: us(self.server_ticks.system),
+        }
     }
+}
+
+/// A server's CPU time per request, in microseconds: its own code's and the kernel's for it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CpuPerRequest {
+    pub(crate) user_us: f64,
+    pub(crate) system_us: f64,
 }
 
 /// Starts `launch` on a free port and waits for its first `200` to `target`.

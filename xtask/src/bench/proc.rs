@@ -14,7 +14,7 @@ pub(crate) fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
 }
 
 /// A process's CPU time (its threads included), in clock ticks, from `/proc/<pid>/stat`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ProcessTicks {
     /// In user space.
     pub(crate) user: u64,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Case, Measurement};
+use super::{Case, CpuPerRequest, Measurement};
 
 // Targets from the issue (the case's own throughput and p99 ratios are in `Case`).
 const MAX_IDLE_RSS_MIB: f64 = 15.0;
@@ -23,17 +23,25 @@ pub(crate) struct Row {
     round_p99_ratios: Vec<f64>,
     /// The requests-per-server-CPU-second ratio of each pair.
     round_cpu_ratios: Vec<f64>,
-    /// The measured server's user and system CPU microseconds a request: medians over its runs.
-    mock_cpu_us: (f64, f64),
+    /// The measured server's CPU time a request: medians over its runs.
+    mock_cpu: CpuPerRequest,
     /// The same for what it is compared with.
-    baseline_cpu_us: (f64, f64),
+    baseline_cpu: CpuPerRequest,
 }
 
-/// The medians over `runs` of the server's user and of its system CPU microseconds a request.
-fn median_cpu_us(runs: &[Measurement]) -> (f64, f64) {
-    let (user, system): (Vec<f64>, Vec<f64>) =
-        runs.iter().map(Measurement::cpu_us_per_request).unzip();
-    (median(&user), median(&system))
+/// The medians over `runs` of the server's user and of its system CPU time a request.
+fn median_cpu(runs: &[Measurement]) -> CpuPerRequest {
+    let (user, system): (Vec<f64>, Vec<f64>) = runs
+        .iter()
+        .map(|run| {
+            let cpu = run.cpu_per_request();
+            (cpu.user_us, cpu.system_us)
+        })
+        .unzip();
+    CpuPerRequest {
+        user_us: median(&user),
+        system_us: median(&system),
+    }
 }
 
 impl Row {
@@ -51,8 +59,8 @@ impl Row {
             per_round(|m, b| m.requests_per_cpu_sec() / b.requests_per_cpu_sec().max(1.0));
         Self {
             case,
-            mock_cpu_us: median_cpu_us(&mock),
-            baseline_cpu_us: median_cpu_us(&baseline),
+            mock_cpu: median_cpu(&mock),
+            baseline_cpu: median_cpu(&baseline),
             mock: median_run(mock),
             baseline: median_run(baseline),
             round_ratios,
@@ -292,8 +300,9 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
         ],
     );
     for FloorRow { floor, mock } in rows {
+        // The floor row compares the floor with the baseline; the mock row, the mock with the floor.
         let (mock_cpu, floor_cpu, baseline_cpu) =
-            (mock.mock_cpu_us, floor.mock_cpu_us, floor.baseline_cpu_us);
+            (mock.mock_cpu, floor.mock_cpu, floor.baseline_cpu);
         let _ = writeln!(
             out,
             "| {} | {:.0} | {:.2}× | {} | {:.2}× | {} | {:.2} ms | {:.1} / {:.1} / {:.1} µs | {:.1} / {:.1} / {:.1} µs |",
@@ -304,12 +313,12 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
             mock.ratio(),
             mock.rounds(),
             floor.mock.load.p99_ms,
-            mock_cpu.0,
-            floor_cpu.0,
-            baseline_cpu.0,
-            mock_cpu.1,
-            floor_cpu.1,
-            baseline_cpu.1,
+            mock_cpu.user_us,
+            floor_cpu.user_us,
+            baseline_cpu.user_us,
+            mock_cpu.system_us,
+            floor_cpu.system_us,
+            baseline_cpu.system_us,
         );
     }
     let _ = writeln!(
