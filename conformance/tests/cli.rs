@@ -651,6 +651,21 @@ fn a_report_path_that_cannot_be_written_stops_the_run_before_it_sends_anything()
     );
 }
 
+/// `/dev/full` opens for writing, so the probe before the run passes, and every write to it
+/// fails: the summary is still printed, the failure said once, and the exit is 2.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_report_that_fails_only_when_written_keeps_the_summary_and_says_so_once() {
+    let deployment = Deployment::mock(Api::Panel);
+    let args = ["--phases", "examples", "--json", "/dev/full"];
+    let (code, stdout, stderr) = exits(against(&deployment, &args));
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    let (passed, failed, _) = summary(&stdout);
+    assert!(passed > 0 && failed == 0, "{stdout}");
+    let said = "error: cannot write /dev/full";
+    assert_eq!(stderr.matches(said).count(), 1, "said once: {stderr}");
+}
+
 #[test]
 fn a_huge_timeout_or_case_count_is_handled_without_a_panic() {
     let deployment = Deployment::mock(Api::Panel);

@@ -216,7 +216,8 @@ impl MockServerBuilder {
     }
 
     /// Accepts one more token: it goes to the first Panel account, and to the first Status
-    /// workspace when it has the `bkn_live_` format.
+    /// workspace when it has the `bkn_live_` format (`bkn_live_` and 32 lowercase letters or
+    /// digits); a token with the `bkn_live_` prefix in another shape is refused at start.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.config.tokens.push(token.into());
         self
@@ -319,6 +320,15 @@ impl MockServerBuilder {
         let token = "a token is 1 to 256 visible ASCII characters without spaces";
         if self.config.tokens.iter().any(|t| !auth::is_bearer_token(t)) {
             return invalid("token", token);
+        }
+        use beacon_spec::status::StatusToken;
+        let malformed_status =
+            |t: &String| t.starts_with(StatusToken::PREFIX) && !StatusToken::is_well_formed(t);
+        if self.config.tokens.iter().any(malformed_status) {
+            return invalid(
+                "token",
+                "a Status token is bkn_live_ and 32 lowercase letters or digits",
+            );
         }
         if let Some(admin) = &self.config.admin_token {
             if !auth::is_bearer_token(admin) {

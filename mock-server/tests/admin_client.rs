@@ -259,12 +259,14 @@ async fn a_fault_the_mock_cannot_apply_is_refused_and_latency_rounds_up() {
 
 #[tokio::test]
 async fn options_the_mock_cannot_serve_with_are_refused_before_it_binds() {
-    let options: [(beacon_mock::MockServerBuilder, &str); 7] = [
+    let options: [(beacon_mock::MockServerBuilder, &str); 8] = [
         (
             MockServer::builder().admin_token("my admin token"),
             "admin_token",
         ),
         (MockServer::builder().token(""), "token"),
+        // The Status format's prefix, but a token Status would never accept.
+        (MockServer::builder().token("bkn_live_short"), "token"),
         (MockServer::builder().rate_limit(0), "rate_limit"),
         (
             MockServer::builder().rate_limit_window(Duration::MAX),

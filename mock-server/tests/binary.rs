@@ -169,6 +169,30 @@ fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
     assert_eq!(output.status.code(), Some(2));
     let output = bin().args(["serve", "--rate-limit", "0"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
+    // A token meant for Status in a shape Status never accepts: refused, without echoing it.
+    let output = bin()
+        .args([
+            "serve",
+            "--token",
+            "bkn_live_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("a Status token is bkn_live_ and 32 lowercase letters or digits"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ABCDEFGHIJ"), "{stderr}");
+    let output = bin()
+        .args(["serve", "--only", "panel"])
+        .env("BEACON_MOCK_TOKENS", "a,,b")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("BEACON_MOCK_TOKENS"), "{stderr}");
 
     let dir = std::env::temp_dir().join(format!("beacon-fixtures-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -842,9 +866,30 @@ fn the_proxy_records_what_it_reads_and_serve_replays_that_one_file() {
 
 #[test]
 fn a_proxy_without_a_usable_upstream_exits_2() {
-    let output = proxy_to("ftp://example.com").output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--upstream must be"));
+    for (upstream, why) in [
+        (
+            "ftp://example.com",
+            "--upstream must be an http:// or https:// base URL",
+        ),
+        (
+            "http://admin:UpstreamPass99@127.0.0.1:1/api/v1",
+            "--upstream must not hold a user name or password",
+        ),
+        (
+            "http://127.0.0.1:1/api/v1?token=sekrit123456",
+            "--upstream must not have a query or a fragment",
+        ),
+        ("http://127.0.0.1:99999/api/v1", "--upstream is not a URL"),
+    ] {
+        let output = proxy_to(upstream).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{upstream}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(why), "{upstream}: {stderr}");
+        // A refused URL is never echoed: it may hold a password or a secret.
+        for secret in ["UpstreamPass99", "sekrit123456"] {
+            assert!(!stderr.contains(secret), "{stderr}");
+        }
+    }
     let output = bin().args(["proxy", "--api", "panel"]).output().unwrap();
     assert_eq!(
         output.status.code(),

@@ -171,6 +171,18 @@ fn writable(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes the report `text` makes to `path`, if one was asked for; says why it could not.
+fn save(path: Option<&std::path::Path>, text: impl FnOnce() -> anyhow::Result<String>) -> bool {
+    let Some(path) = path else { return true };
+    match text().and_then(|text| write(path, text)) {
+        Ok(()) => true,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            false
+        }
+    }
+}
+
 fn write(path: &std::path::Path, text: String) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -236,17 +248,22 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     eprint!("{}", plan.render());
     let report = beacon_conformance::run_plan(&config, plan)?;
-    if let Some(path) = &args.junit {
-        write(path, report.junit())?;
-    }
-    if let Some(path) = &args.json {
-        write(path, serde_json::to_string_pretty(&report.json())? + "\n")?;
-    }
-    if let Some(path) = &args.html {
-        write(path, report.html())?;
-    }
+    // The summary first: a report file that cannot be written after all (a path that took
+    // the probe but not the write, such as `/dev/full`) must not take the verdict with it.
     print!("{}", report.human());
-    Ok(if report.is_success() {
+    // Each is tried, and each failure said once, here: the run is over, so no error report
+    // is tried on top.
+    let unwritten = [
+        save(args.junit.as_deref(), || Ok(report.junit())),
+        save(args.json.as_deref(), || {
+            Ok(serde_json::to_string_pretty(&report.json())? + "\n")
+        }),
+        save(args.html.as_deref(), || Ok(report.html())),
+    ]
+    .contains(&false);
+    Ok(if unwritten {
+        ExitCode::from(2)
+    } else if report.is_success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -136,7 +136,8 @@ struct ServeArgs {
     #[arg(long, value_enum, env = "BEACON_MOCK_ONLY")]
     only: Option<OnlyApi>,
     /// Accept this token too (repeatable; the variable takes a comma-separated list): on Panel
-    /// always, on Status when it is a bkn_live_ token.
+    /// always, and on Status too when it is a Status token (bkn_live_ and 32 lowercase letters
+    /// or digits; a bkn_live_ token of another shape is refused).
     #[arg(
         long = "token",
         value_name = "TOKEN",
@@ -366,7 +367,14 @@ async fn run(args: ServeArgs, log: &access_log::BatchedStderr) -> anyhow::Result
     for token in &args.tokens {
         anyhow::ensure!(
             beacon_mock::is_bearer_token(token),
-            "--token must be 1 to 256 visible ASCII characters without spaces"
+            "--token (or BEACON_MOCK_TOKENS) must be 1 to 256 visible ASCII characters without spaces"
+        );
+        // A token meant for Status that Status would never accept: refused, not served on
+        // Panel alone while every Status request with it answers 401.
+        anyhow::ensure!(
+            !token.starts_with(beacon_spec::status::StatusToken::PREFIX)
+                || beacon_spec::status::StatusToken::is_well_formed(token),
+            "--token (or BEACON_MOCK_TOKENS): a Status token is bkn_live_ and 32 lowercase letters or digits"
         );
         builder = builder.token(token);
     }

@@ -58,8 +58,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Why a proxy could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
-    /// `--upstream` is not an `http://` or `https://` URL without query or fragment.
-    #[error("--upstream must be an http:// or https:// base URL without query or fragment: {0}")]
+    /// `--upstream` is not an `http://` or `https://` base URL with a host and without
+    /// credentials, query or fragment. The message never echoes the URL, which could hold a
+    /// password or a secret.
+    #[error("--upstream {0}")]
     Upstream(String),
     /// The listener could not bind.
     #[error("cannot listen on {addr}")]
@@ -278,16 +280,29 @@ fn admin_token(given: Option<String>, addr: SocketAddr) -> Option<String> {
     })
 }
 
-/// `--upstream`, checked.
+/// `--upstream`, checked. No refusal echoes the URL: it could hold a password or a secret.
 fn upstream_base(upstream: &str) -> Result<url::Url, ProxyError> {
-    let url =
-        url::Url::parse(upstream).map_err(|e| ProxyError::Upstream(format!("{upstream} ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https")
-        || url.host().is_none()
-        || url.query().is_some()
-        || url.fragment().is_some()
-    {
-        return Err(ProxyError::Upstream(upstream.to_owned()));
+    let refuse = |why: &str| Err(ProxyError::Upstream(why.to_owned()));
+    let url = match url::Url::parse(upstream) {
+        Ok(url) => url,
+        // The parser's own reasons ("invalid port number", …) do not quote the input.
+        Err(e) => return refuse(&format!("is not a URL ({e})")),
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return refuse("must be an http:// or https:// base URL");
+    }
+    if url.host().is_none() {
+        return refuse("must name a host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // They would be shown in the banner and the log, and never sent: the proxy forwards
+        // each client's own `Authorization`.
+        return refuse(
+            "must not hold a user name or password: the proxy forwards each client's Authorization header",
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return refuse("must not have a query or a fragment");
     }
     Ok(url)
 }
