@@ -554,6 +554,18 @@ fn listeners_take_host_names_and_one_address_for_both_apis_is_refused() {
         stderr.contains("is not IP:PORT or a HOST:PORT this machine resolves"),
         "{stderr}"
     );
+    for addr in ["127.0.0.1:99999", "localhost:http"] {
+        let output = bin()
+            .args(["serve", "--status-addr", addr])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{addr}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("the port must be a number from 0 to 65535"),
+            "{addr}: {stderr}"
+        );
+    }
 }
 
 /// A blocking client that trusts only the PEM certificate in `file`.

@@ -329,6 +329,14 @@ fn listen_addr(text: &str) -> Result<SocketAddr, String> {
         return Ok(addr);
     }
     let unknown = || format!("{text:?} is not IP:PORT or a HOST:PORT this machine resolves");
+    // A port past 65535 (or not a number) is said as such, not as a name that did not resolve.
+    if let Some((_, port)) = text.rsplit_once(':') {
+        if port.parse::<u16>().is_err() {
+            return Err(format!(
+                "{text:?}: the port must be a number from 0 to 65535"
+            ));
+        }
+    }
     let addrs: Vec<SocketAddr> = text.to_socket_addrs().map_err(|_| unknown())?.collect();
     addrs
         .iter()
