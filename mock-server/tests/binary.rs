@@ -170,16 +170,17 @@ fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
     let output = bin().args(["serve", "--rate-limit", "0"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     // A token meant for Status in a shape Status never accepts: refused, without echoing it.
-    let output = bin()
-        .args([
-            "serve",
-            "--token",
-            "bkn_live_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345",
-        ])
-        .output()
+    // Spawned, not run to its end: a mock that took the token would serve until killed.
+    let child = serve_on_free_ports()
+        .args(["--token", "bkn_live_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let mut running = Running(child);
+    let status = running.wait_for_exit();
+    let stderr = running.stderr();
+    assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("a Status token is bkn_live_ and 32 lowercase letters or digits"),
         "{stderr}"
@@ -893,9 +894,16 @@ fn a_proxy_without_a_usable_upstream_exits_2() {
         ),
         ("http://127.0.0.1:99999/api/v1", "--upstream is not a URL"),
     ] {
-        let output = proxy_to(upstream).output().unwrap();
-        assert_eq!(output.status.code(), Some(2), "{upstream}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        // Spawned, not run to its end: a proxy that took the URL would serve until killed.
+        let child = proxy_to(upstream)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut running = Running(child);
+        let status = running.wait_for_exit();
+        let stderr = running.stderr();
+        assert_eq!(status.code(), Some(2), "{upstream}: {stderr}");
         assert!(stderr.contains(why), "{upstream}: {stderr}");
         // A refused URL is never echoed: it may hold a password or a secret.
         for secret in ["UpstreamPass99", "sekrit123456"] {
