@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use beacon_spec::redact::RedactedToken;
+use beacon_spec::redact::{KNOWN_TOKEN_PREFIXES, RedactedToken};
 use http::{HeaderMap, Method, header};
 use parking_lot::Mutex;
 
@@ -29,6 +29,8 @@ pub(crate) const MAX_JOURNAL_BODY_BYTES: usize = 4 * 1024;
 pub(crate) const MAX_JOURNAL_HEADER_BYTES: usize = 4 * 1024;
 /// What a secret is shown as when it is not a token.
 const REDACTED: &str = "[redacted]";
+/// What a body that is not JSON and may hold a secret is shown as.
+const REDACTED_BODY: &str = "[redacted: not JSON, and it names a secret or holds a token]";
 
 /// One journaled request, as recorded on the request path: no formatting, one allocation.
 #[derive(Debug, Clone)]
@@ -230,7 +232,9 @@ impl Recorded {
 
     /// The body as text: JSON with the value of every key naming a key, token, secret or
     /// password redacted (a token shown as its prefix and last four characters); a body that
-    /// is not JSON (or is cut) as lossy UTF-8. `None` when empty.
+    /// is not JSON (or is cut) as lossy UTF-8, unless it names a secret or holds a token's
+    /// known prefix anywhere: it has no keys to redact one by one, so it is
+    /// [`REDACTED_BODY`] whole. `None` when empty.
     fn shown_body(&self) -> Option<String> {
         let body = self.body();
         if body.is_empty() {
@@ -241,7 +245,18 @@ impl Recorded {
                 redact_json(&mut value);
                 Some(value.to_string())
             }
-            Err(_) => Some(String::from_utf8_lossy(body).into_owned()),
+            Err(_) => {
+                let text = String::from_utf8_lossy(body);
+                let secret = is_secret_name(&text)
+                    || KNOWN_TOKEN_PREFIXES
+                        .iter()
+                        .any(|prefix| text.contains(prefix));
+                Some(if secret {
+                    REDACTED_BODY.to_owned()
+                } else {
+                    text.into_owned()
+                })
+            }
         }
     }
 }
@@ -473,6 +488,30 @@ mod tests {
             "{shown:?}"
         );
         assert_eq!(entry.shown_body().as_deref(), Some(r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_shown_whole_unless_it_may_hold_a_secret() {
+        let shown = |body: &[u8]| {
+            let entry = Recorded::new(
+                &Method::POST,
+                "/p",
+                Outcome::now(400),
+                &HeaderMap::new(),
+                body,
+            );
+            entry.shown_body().unwrap()
+        };
+        assert_eq!(shown(b"command=list&n=1"), "command=list&n=1");
+        for secret in [
+            &b"password=hunter2&x=1"[..],
+            b"say panel_acct1_7f3c9a2b5d1e4f60 now",
+            b"bkn_live_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6",
+            // JSON cut short, so no key can be redacted on its own.
+            br#"{"action":"start","Password":"hunter2""#,
+        ] {
+            assert_eq!(shown(secret), REDACTED_BODY, "{secret:?}");
+        }
     }
 
     #[test]

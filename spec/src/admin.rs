@@ -44,7 +44,8 @@ pub struct JournalEntry {
     /// The request headers, lower-case names, repeats joined with `, `, at most 4 KiB; the
     /// `authorization` value as `Bearer <redacted token>`, secret-named ones as `[redacted]`.
     pub headers: BTreeMap<String, String>,
-    /// The body's first 4 KiB as text, secret-named JSON keys redacted; null when empty.
+    /// The body's first 4 KiB as text, secret-named JSON keys redacted (a body that is not
+    /// JSON and names a secret or holds a token, redacted whole); null when empty.
     pub body: Option<String>,
     /// Present and true when the body was cut.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
