@@ -754,17 +754,25 @@ fn watch_reloads_changed_fixtures_and_keeps_them_when_a_file_breaks() {
         .unwrap();
     let minted = minted["token"].as_str().unwrap().to_owned();
 
-    let renamed = panel.replacen(
-        "\"name\": \"Minecraft Server\"",
-        "\"name\": \"Watched Server\"",
-        1,
-    );
-    std::fs::write(dir.join("panel.json"), &renamed).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !server_names(&panel_url, &token).contains(&"Watched Server".to_owned()) {
-        assert!(Instant::now() < deadline, "not reloaded within 10 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // panel.json with its first server renamed, written; returns once the mock serves it.
+    let rename_and_wait = |name: &str| {
+        let renamed = panel.replacen(
+            "\"name\": \"Minecraft Server\"",
+            &format!("\"name\": \"{name}\""),
+            1,
+        );
+        std::fs::write(dir.join("panel.json"), &renamed).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !server_names(&panel_url, &token).contains(&name.to_owned()) {
+            assert!(
+                Instant::now() < deadline,
+                "{name}: not reloaded within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        renamed
+    };
+    let renamed = rename_and_wait("Watched Server");
     // The minted token survived the reload.
     assert!(server_names(&panel_url, &minted).contains(&"Watched Server".to_owned()));
 
@@ -776,6 +784,10 @@ fn watch_reloads_changed_fixtures_and_keeps_them_when_a_file_breaks() {
     std::thread::sleep(Duration::from_millis(2_000));
     assert!(running.0.try_wait().unwrap().is_none(), "the mock is alive");
     assert!(server_names(&panel_url, &token).contains(&"Watched Server".to_owned()));
+
+    // Each file is loaded on its own: a broken status.json does not hold back panel.json.
+    std::fs::write(dir.join("status.json"), "{").unwrap();
+    rename_and_wait("Third Server");
 
     let _ = running.0.kill();
     let _ = running.0.wait();
@@ -789,6 +801,10 @@ fn watch_reloads_changed_fixtures_and_keeps_them_when_a_file_breaks() {
         "{stderr}"
     );
     assert!(stderr.contains("keeping the previous fixtures"), "{stderr}");
+    assert!(
+        stderr.contains("status.json"),
+        "the broken status.json is named: {stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

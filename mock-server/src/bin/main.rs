@@ -494,57 +494,66 @@ fn file_stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
     Some((metadata.modified().ok()?, metadata.len()))
 }
 
-/// Reloads each API whose fixture file in `dir` changed, once the files have stood still for
-/// one look (not mid-write), through the same checks as at start-up (with `only`, that API's
-/// file alone). A change counts as loaded only once a reload took it, so a broken file never
-/// hides another file's change; each broken state is reported once. Never returns.
+/// Reloads each API whose fixture file in `dir` changed, once that file has stood still for
+/// one look (not mid-write), through the same checks as at start-up. Each file is watched
+/// and loaded on its own, as the two APIs share nothing: a broken `status.json` does not
+/// keep a good `panel.json` from loading. A change counts as loaded only once a reload took
+/// it; each broken state of a file is reported once. Never returns.
 async fn watch_fixtures(mock: &MockServer, dir: &std::path::Path, only: Option<Api>) {
+    /// One watched file: its stamp when last loaded, at the last look, and when last refused.
+    struct WatchedFile {
+        api: Api,
+        name: &'static str,
+        loaded: Option<(std::time::SystemTime, u64)>,
+        seen: Option<(std::time::SystemTime, u64)>,
+        refused: Option<Option<(std::time::SystemTime, u64)>>,
+    }
     const FILES: [(Api, &str); 2] = [(Api::Status, "status.json"), (Api::Panel, "panel.json")];
-    let watched = |api: Api| only.is_none_or(|only| only == api);
-    let stamps = || FILES.map(|(api, name)| watched(api).then(|| file_stamp(&dir.join(name))));
-    let mut loaded = stamps();
-    let mut seen = loaded;
-    let mut refused = None;
+    let mut files: Vec<WatchedFile> = FILES
+        .into_iter()
+        .filter(|(api, _)| only.is_none_or(|only| only == *api))
+        .map(|(api, name)| {
+            let stamp = file_stamp(&dir.join(name));
+            WatchedFile {
+                api,
+                name,
+                loaded: stamp,
+                seen: stamp,
+                refused: None,
+            }
+        })
+        .collect();
     let mut ticks = tokio::time::interval(WATCH_EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let now = stamps();
-        let settled = now == seen;
-        seen = now;
-        if !settled || now == loaded || refused == Some(now) {
-            continue;
-        }
-        let changed: Vec<(Api, &str)> = FILES
-            .into_iter()
-            .zip(now.iter().zip(&loaded))
-            .filter(|(_, (now, before))| now != before)
-            .map(|(file, _)| file)
-            .collect();
-        let owned = dir.to_owned();
-        let parsed = tokio::task::spawn_blocking(move || match only {
-            Some(api) => Fixtures::from_dir_for(&owned, api),
-            None => Fixtures::from_dir(&owned),
-        })
-        .await;
-        match parsed {
-            Ok(Ok(fixtures)) => {
-                loaded = now;
-                refused = None;
-                for (api, name) in changed {
+        for file in &mut files {
+            let now = file_stamp(&dir.join(file.name));
+            let settled = now == file.seen;
+            file.seen = now;
+            if !settled || now == file.loaded || file.refused == Some(now) {
+                continue;
+            }
+            let (owned, api) = (dir.to_owned(), file.api);
+            let parsed =
+                tokio::task::spawn_blocking(move || Fixtures::from_dir_for(&owned, api)).await;
+            match parsed {
+                Ok(Ok(fixtures)) => {
+                    file.loaded = now;
+                    file.refused = None;
                     if mock.reload_api(api, &fixtures) {
-                        tracing::info!("reloaded {name}: {}", fixtures.summary(api));
+                        tracing::info!("reloaded {}: {}", file.name, fixtures.summary(api));
                     }
                 }
+                Ok(Err(error)) => {
+                    file.refused = Some(now);
+                    tracing::warn!(
+                        "{:#}; keeping the previous fixtures",
+                        anyhow::Error::from(error).context("cannot reload the fixtures")
+                    );
+                }
+                Err(error) => tracing::warn!("fixture reload failed: {error}"),
             }
-            Ok(Err(error)) => {
-                refused = Some(now);
-                tracing::warn!(
-                    "{:#}; keeping the previous fixtures",
-                    anyhow::Error::from(error).context("cannot reload the fixtures")
-                );
-            }
-            Err(error) => tracing::warn!("fixture reload failed: {error}"),
         }
     }
 }
