@@ -38,6 +38,25 @@ pub fn is_bearer_token(token: &str) -> bool {
     (1..=256).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// What a bearer token is, as said when one is refused.
+pub(crate) const BEARER_TOKEN_SHAPE: &str =
+    "a token is 1 to 256 visible ASCII characters without spaces";
+
+/// Why the mock cannot accept `token` as an extra token (`--token`,
+/// [`crate::MockServerBuilder::token`]), if it cannot: it is no bearer token, or it has the
+/// Status prefix in a shape Status never accepts (served on Panel alone, it would answer 401
+/// on every Status request).
+pub fn token_refusal(token: &str) -> Option<&'static str> {
+    use beacon_spec::status::StatusToken;
+    if !is_bearer_token(token) {
+        return Some(BEARER_TOKEN_SHAPE);
+    }
+    if token.starts_with(StatusToken::PREFIX) && !StatusToken::is_well_formed(token) {
+        return Some("a Status token is bkn_live_ and 32 lowercase letters or digits");
+    }
+    None
+}
+
 /// The bearer token of an `Authorization` header value, if it has the `Bearer` scheme.
 pub(crate) fn bearer(header: Option<&[u8]>) -> Result<&str, AuthFailure> {
     let header = header.ok_or(AuthFailure::Missing)?;

@@ -83,7 +83,7 @@ use tokio::task::JoinHandle;
 pub use admin_client::{
     AdminClient, AdminError, Fault, FaultsClient, JournalEntry, JournalFilter, MintedToken,
 };
-pub use auth::is_bearer_token;
+pub use auth::{is_bearer_token, token_refusal};
 pub use beacon_spec::{Api, OperationId};
 use config::MockConfig;
 #[cfg(feature = "defects")]
@@ -317,22 +317,17 @@ impl MockServerBuilder {
     /// no `Authorization` header can carry, a limit of 0, a zero or overlong window or timeout.
     fn check(&self) -> Result<(), StartError> {
         let invalid = |option, reason| Err(StartError::InvalidOption { option, reason });
-        let token = "a token is 1 to 256 visible ASCII characters without spaces";
-        if self.config.tokens.iter().any(|t| !auth::is_bearer_token(t)) {
-            return invalid("token", token);
-        }
-        use beacon_spec::status::StatusToken;
-        let malformed_status =
-            |t: &String| t.starts_with(StatusToken::PREFIX) && !StatusToken::is_well_formed(t);
-        if self.config.tokens.iter().any(malformed_status) {
-            return invalid(
-                "token",
-                "a Status token is bkn_live_ and 32 lowercase letters or digits",
-            );
+        if let Some(reason) = self
+            .config
+            .tokens
+            .iter()
+            .find_map(|t| auth::token_refusal(t))
+        {
+            return invalid("token", reason);
         }
         if let Some(admin) = &self.config.admin_token {
             if !auth::is_bearer_token(admin) {
-                return invalid("admin_token", token);
+                return invalid("admin_token", auth::BEARER_TOKEN_SHAPE);
             }
         }
         if self.config.rate_limit == Some(0) {

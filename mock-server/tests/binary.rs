@@ -170,17 +170,9 @@ fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
     let output = bin().args(["serve", "--rate-limit", "0"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     // A token meant for Status in a shape Status never accepts: refused, without echoing it.
-    // Spawned, not run to its end: a mock that took the token would serve until killed.
-    let child = serve_on_free_ports()
-        .args(["--token", "bkn_live_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut running = Running(child);
-    let status = running.wait_for_exit();
-    let stderr = running.stderr();
-    assert_eq!(status.code(), Some(2), "{stderr}");
+    let mut command = serve_on_free_ports();
+    command.args(["--token", "bkn_live_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"]);
+    let stderr = refused(command);
     assert!(
         stderr.contains("a Status token is bkn_live_ and 32 lowercase letters or digits"),
         "{stderr}"
@@ -243,18 +235,22 @@ fn bad_flags_and_bad_fixtures_exit_2_naming_the_problem() {
     );
 }
 
-/// The stderr of `beacon-mock serve --fixtures dir`, which must exit 2 promptly.
-fn refused_fixtures(dir: &std::path::Path) -> String {
-    let child = serve_on_free_ports()
-        .arg("--fixtures")
-        .arg(dir)
-        .spawn()
-        .unwrap();
-    let mut running = Running(child);
+/// The stderr of `command`, which must exit 2 promptly. Spawned and waited on with a
+/// deadline, not run to its end: a binary that took what it should refuse would serve until
+/// killed, and the test must fail, not hang.
+fn refused(mut command: Command) -> String {
+    let mut running = Running(command.spawn().unwrap());
     let status = running.wait_for_exit();
     let text = running.stderr();
     assert_eq!(status.code(), Some(2), "{text}");
     text
+}
+
+/// The stderr of `beacon-mock serve --fixtures dir`, which must exit 2 promptly.
+fn refused_fixtures(dir: &std::path::Path) -> String {
+    let mut command = serve_on_free_ports();
+    command.arg("--fixtures").arg(dir);
+    refused(command)
 }
 
 /// Finding 8 of issue 10: a FIFO hung start-up, `/dev/zero` was read without a cap, a token
@@ -910,16 +906,7 @@ fn a_proxy_without_a_usable_upstream_exits_2() {
         ),
         ("http://127.0.0.1:99999/api/v1", "--upstream is not a URL"),
     ] {
-        // Spawned, not run to its end: a proxy that took the URL would serve until killed.
-        let child = proxy_to(upstream)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut running = Running(child);
-        let status = running.wait_for_exit();
-        let stderr = running.stderr();
-        assert_eq!(status.code(), Some(2), "{upstream}: {stderr}");
+        let stderr = refused(proxy_to(upstream));
         assert!(stderr.contains(why), "{upstream}: {stderr}");
         // A refused URL is never echoed: it may hold a password or a secret.
         for secret in ["UpstreamPass99", "sekrit123456"] {

@@ -373,17 +373,9 @@ async fn run(args: ServeArgs, log: &access_log::BatchedStderr) -> anyhow::Result
         .status_addr(args.status_addr)
         .panel_addr(args.panel_addr);
     for token in &args.tokens {
-        anyhow::ensure!(
-            beacon_mock::is_bearer_token(token),
-            "--token (or BEACON_MOCK_TOKENS) must be 1 to 256 visible ASCII characters without spaces"
-        );
-        // A token meant for Status that Status would never accept: refused, not served on
-        // Panel alone while every Status request with it answers 401.
-        anyhow::ensure!(
-            !token.starts_with(beacon_spec::status::StatusToken::PREFIX)
-                || beacon_spec::status::StatusToken::is_well_formed(token),
-            "--token (or BEACON_MOCK_TOKENS): a Status token is bkn_live_ and 32 lowercase letters or digits"
-        );
+        if let Some(reason) = beacon_mock::token_refusal(token) {
+            anyhow::bail!("--token (or BEACON_MOCK_TOKENS): {reason}");
+        }
         builder = builder.token(token);
     }
     if let Some(token) = args.listener.admin_token()? {
@@ -489,7 +481,9 @@ async fn run(args: ServeArgs, log: &access_log::BatchedStderr) -> anyhow::Result
 const WATCH_EVERY: Duration = Duration::from_millis(500);
 
 /// A file's modification time and length; `None` while it cannot be read.
-fn file_stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64)> {
+type FileStamp = Option<(std::time::SystemTime, u64)>;
+
+fn file_stamp(path: &std::path::Path) -> FileStamp {
     let metadata = std::fs::metadata(path).ok()?;
     Some((metadata.modified().ok()?, metadata.len()))
 }
@@ -504,9 +498,9 @@ async fn watch_fixtures(mock: &MockServer, dir: &std::path::Path, only: Option<A
     struct WatchedFile {
         api: Api,
         name: &'static str,
-        loaded: Option<(std::time::SystemTime, u64)>,
-        seen: Option<(std::time::SystemTime, u64)>,
-        refused: Option<Option<(std::time::SystemTime, u64)>>,
+        loaded: FileStamp,
+        seen: FileStamp,
+        refused: Option<FileStamp>,
     }
     const FILES: [(Api, &str); 2] = [(Api::Status, "status.json"), (Api::Panel, "panel.json")];
     let mut files: Vec<WatchedFile> = FILES

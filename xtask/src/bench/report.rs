@@ -127,12 +127,18 @@ fn verdict(pass: bool) -> &'static str {
 /// the requests per server CPU-second ratio, which wrk does not cap, decides.
 fn throughput_verdict(row: &Row) -> &'static str {
     let pass = row.ratio() >= row.case.target_ratio;
-    let bound = |run: &Measurement| run.load.client_busy >= CLIENT_BOUND_BUSY;
-    if (pass && bound(&row.baseline)) || (!pass && bound(&row.mock)) {
+    if (pass && bound_by_load_generator(&row.baseline))
+        || (!pass && bound_by_load_generator(&row.mock))
+    {
         "UNSURE"
     } else {
         verdict(pass)
     }
+}
+
+/// Whether wrk was (nearly) always busy in `run`: its server could have answered more.
+fn bound_by_load_generator(run: &Measurement) -> bool {
+    run.load.client_busy >= CLIENT_BOUND_BUSY
 }
 
 fn mib(kib: u64) -> f64 {
@@ -277,7 +283,7 @@ fn client_bound(out: &mut String, rows: &[Row]) {
             ("mock", &row.mock, "the ratio is a lower bound"),
             ("baseline", &row.baseline, "the ratio is an upper bound"),
         ] {
-            if run.load.client_busy >= CLIENT_BOUND_BUSY {
+            if bound_by_load_generator(run) {
                 let _ = writeln!(
                     out,
                     "\nbound by the load generator ({}): wrk was {:.0}% busy against the {label}, whose {:.0} req/s \
