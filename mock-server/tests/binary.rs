@@ -785,8 +785,10 @@ fn watch_reloads_changed_fixtures_and_keeps_them_when_a_file_breaks() {
     std::fs::write(dir.join("status.json"), "{").unwrap();
     rename_and_wait("Third Server");
 
-    let _ = running.0.kill();
-    let _ = running.0.wait();
+    // A graceful stop writes out the log lines still queued (the last reload's among them);
+    // a kill right after the reload could lose them.
+    running.sigterm();
+    running.wait_for_exit();
     let stderr = running.stderr();
     assert!(
         stderr.contains("reloaded panel.json: 2 accounts, "),
