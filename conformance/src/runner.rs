@@ -163,7 +163,9 @@ fn discover(config: &Config, client: &Client) -> Result<Target, ConformanceError
 }
 
 /// Reads every read operation once with the token, so that the observers see a success
-/// body of each (errors are left to the checks; a spent budget simply ends it).
+/// body of each (errors are left to the checks; a spent budget simply ends it). A read that
+/// gets no response is noted, and the checks of that operation's responses report it as an
+/// error: a transport failure is never a pass or a skip.
 fn warm_up(ctx: &Ctx) {
     let list = list_operation(ctx.api());
     for op in ctx.api().operations() {
@@ -173,8 +175,10 @@ fn warm_up(ctx: &Ctx) {
         let Ok(params) = ctx.params(op, checks::Access::Read) else {
             continue;
         };
-        if ctx.client.send(&Request::new(op, &params)).is_err() {
-            return;
+        match ctx.client.send(&Request::new(op, &params)) {
+            Ok(_) => {}
+            Err(ClientError::BudgetSpent { .. }) => return,
+            Err(error @ ClientError::Transport { .. }) => ctx.warm_up_failed(op, error.to_string()),
         }
     }
 }

@@ -139,6 +139,34 @@ fn dropped_connections_are_errors_that_fail_the_run_not_skips() {
     assert!(report.summary_line().contains(" errors, "));
 }
 
+/// Audit: a read that lost its connection during the warm-up (and on its one retry) was
+/// forgotten: the run passed, and the response checks of that operation were skipped as if
+/// nothing had sent it.
+#[test]
+fn a_warm_up_read_that_gets_no_response_is_an_error() {
+    // Arrange: the warm-up's database list and its retry lose their connection.
+    let deployment = Deployment::mock(Api::Panel);
+    deployment.inject(json!({"path": "/servers/123/databases", "drop": true, "count": 2}));
+    let mut config = deployment.read_only_config();
+    config.phases = vec![Phase::Examples];
+    // Act
+    let report = deployment.run(&config);
+    // Assert
+    assert!(!report.is_success(), "{}", report.human());
+    let errored: Vec<_> = report
+        .errors()
+        .filter(|r| r.operation.is_some_and(|op| op.name == "list_databases"))
+        .collect();
+    assert!(!errored.is_empty(), "{}", report.human());
+    for result in errored {
+        assert!(
+            matches!(&result.outcome, Outcome::Errored(reason) if reason.contains("warm-up read")),
+            "{}",
+            report.human()
+        );
+    }
+}
+
 #[test]
 fn a_server_slower_than_the_timeout_is_an_error() {
     // Arrange: database lists take 3 s, the timeout is 1 s.

@@ -194,12 +194,24 @@ impl AdminError {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, AdminError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
+/// An admin body: a JSON object, where no body at all reads as `{}` (so a request whose
+/// fields are all optional needs none, and one with a required field says which).
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, AdminError> {
+    let invalid =
+        |e: serde_json::Error| admin_error(StatusCode::BAD_REQUEST, format!("invalid body: {e}"));
+    let value = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(body).map_err(invalid)?
+    };
+    // Checked here, so that the message names no Rust type ("expected struct MintRequest").
+    if !value.is_object() {
+        return Err(admin_error(
+            StatusCode::BAD_REQUEST,
+            "invalid body: expected a JSON object",
+        ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+    serde_json::from_value(value).map_err(invalid)
 }
 
 /// Every admin route, after `/__admin` and matched exactly, with the methods it answers
@@ -243,6 +255,19 @@ fn route(admin: Admin<'_>, request: &Request<Bytes>) -> Result<Response<Bytes>, 
         return Err(admin_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "admin request bodies must be Content-Type: application/json",
+        ));
+    }
+    if request
+        .extensions()
+        .get::<crate::service::BodyTooLarge>()
+        .is_some()
+    {
+        return Err(admin_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "admin request bodies are at most {} KiB",
+                crate::service::MAX_BODY_BYTES / 1024
+            ),
         ));
     }
     match (request.method(), route) {

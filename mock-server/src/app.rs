@@ -15,7 +15,6 @@ use http::{Request, Response};
 use crate::admin::{self, Admin, AdminAccess};
 use crate::config::MockConfig;
 use crate::cors::Cors;
-use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::journal::{Journal, Outcome, Recorded};
 use crate::request_log::{RequestLine, RequestLogSink, logged_target};
@@ -104,11 +103,7 @@ impl App {
         let api_path = path.strip_prefix(BASE_PATH).unwrap_or(path);
         let fault = self.faults.take(api_path);
         let (mut response, principal, varied) = match fault.status {
-            Some(status) => (
-                ApiError::Injected(status).into_response(self.service.api),
-                None,
-                false,
-            ),
+            Some(status) => (self.service.injected(status), None, false),
             None => {
                 let answer = self.service.handle(request, peer, started);
                 (answer.response, answer.principal, answer.varied)

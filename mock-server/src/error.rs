@@ -103,10 +103,10 @@ impl ApiError {
             }
         }
         // An injected 429 says when to retry as a real one does (in a second), so that a
-        // client's back-off can be tested with it.
+        // client's back-off can be tested with it (`ApiService::injected` adds the rest).
         let retry_after = match self {
             ApiError::RateLimited { retry_after } => Some(retry_after),
-            ApiError::Injected(StatusCode::TOO_MANY_REQUESTS) => Some(1),
+            ApiError::Injected(StatusCode::TOO_MANY_REQUESTS) => Some(INJECTED_RETRY_SECS),
             _ => None,
         };
         if let (Some(secs), Some(name)) = (retry_after, api.rate_limit().retry_after_header) {
@@ -115,6 +115,9 @@ impl ApiError {
         response
     }
 }
+
+/// When an injected 429 says to retry, in seconds.
+pub(crate) const INJECTED_RETRY_SECS: u64 = 1;
 
 /// A JSON response with `Content-Type: application/json`.
 pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Bytes> {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use beacon_spec::redact::{KNOWN_TOKEN_PREFIXES, RedactedToken};
+use beacon_spec::redact::{KNOWN_TOKEN_PREFIXES, RedactedToken, redact_tokens};
 use http::{HeaderMap, Method, header};
 use parking_lot::Mutex;
 
@@ -201,7 +201,7 @@ impl Recorded {
 
     /// Every kept header, names in lower case, secrets redacted: `Authorization` shows its
     /// scheme and the redacted token, cookies and any header naming a key, token or secret
-    /// show [`REDACTED`].
+    /// show [`REDACTED`], and a token with a known prefix in any other is redacted.
     fn headers(&self) -> BTreeMap<String, String> {
         let mut shown = BTreeMap::new();
         if self.authorization().is_some() {
@@ -215,7 +215,7 @@ impl Recorded {
             let text = if is_secret_name(name) {
                 REDACTED.to_owned()
             } else {
-                String::from_utf8_lossy(value).into_owned()
+                redact_tokens(&String::from_utf8_lossy(value)).into_owned()
             };
             match shown.get_mut(name) {
                 Some(joined) => {
@@ -231,7 +231,8 @@ impl Recorded {
     }
 
     /// The body as text: JSON with the value of every key naming a key, token, secret or
-    /// password redacted (a token shown as its prefix and last four characters); a body that
+    /// password redacted (a token shown as its prefix and last four characters), and a token
+    /// with a known prefix in any other string too; a body that
     /// is not JSON (or is cut) as lossy UTF-8, unless it names a secret or holds a token's
     /// known prefix anywhere: it has no keys to redact one by one, so it is
     /// [`REDACTED_BODY`] whole. `None` when empty.
@@ -295,6 +296,11 @@ fn redact_json(value: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::String(text) => {
+            if let std::borrow::Cow::Owned(shown) = redact_tokens(text) {
+                *text = shown;
+            }
+        }
         _ => {}
     }
 }

@@ -217,7 +217,8 @@ impl MockServerBuilder {
 
     /// Accepts one more token: it goes to the first Panel account, and to the first Status
     /// workspace when it has the `bkn_live_` format (`bkn_live_` and 32 lowercase letters or
-    /// digits); a token with the `bkn_live_` prefix in another shape is refused at start.
+    /// digits); a token with the `bkn_live_` prefix in another shape is refused at start. A
+    /// token the fixtures already give a principal keeps that principal.
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.config.tokens.push(token.into());
         self
@@ -315,7 +316,7 @@ impl MockServerBuilder {
 
     /// The options a mock cannot serve with, as the binary's flags refuse them: a token
     /// no `Authorization` header can carry, a limit of 0, a zero or overlong window or timeout.
-    fn check(&self) -> Result<(), StartError> {
+    pub(crate) fn check(&self) -> Result<(), StartError> {
         let invalid = |option, reason| Err(StartError::InvalidOption { option, reason });
         if let Some(reason) = self
             .config
@@ -384,6 +385,15 @@ impl MockServerBuilder {
                 addr,
                 source,
             })?;
+            // A second handle on the listening socket, for drop to shut it down at once.
+            let closer = listener
+                .into_std()
+                .and_then(|listener| Ok((listener.try_clone()?, TcpListener::from_std(listener)?)));
+            let (closer, listener) = closer.map_err(|source| StartError::Bind {
+                api: api.name(),
+                addr,
+                source,
+            })?;
             let service = Arc::new(app::App::new(api, &config, Some(local)));
             let service_for_client = Arc::clone(&service);
             let task = tokio::spawn(server::serve(
@@ -398,6 +408,7 @@ impl MockServerBuilder {
                 addr: local,
                 app: service_for_client,
                 task,
+                closer,
             });
         }
         Ok(MockServer {
@@ -418,9 +429,23 @@ struct Listener {
     addr: SocketAddr,
     app: Arc<app::App>,
     task: JoinHandle<()>,
+    /// The listening socket again (a duplicate handle), which drop shuts down.
+    closer: std::net::TcpListener,
 }
 
-/// A running mock of both APIs (or one, with [`MockServerBuilder::only`]). Stops on drop.
+impl Listener {
+    /// Stops the listening socket taking connections now, not when its task next runs, so
+    /// that its address can be bound again right after the mock is dropped (on Linux, where
+    /// a listening socket can be shut down; elsewhere the task closes it soon after).
+    fn stop_listening(&self) {
+        let _ = socket2::SockRef::from(&self.closer).shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// A running mock of both APIs (or one, with [`MockServerBuilder::only`]). Stops on drop: it
+/// takes no more connections (on Linux its addresses can be bound again at once), and the
+/// requests in flight finish in the background within the shutdown timeout;
+/// [`MockServer::shutdown`] waits for them.
 #[derive(Debug)]
 pub struct MockServer {
     listeners: Vec<Listener>,
@@ -660,6 +685,9 @@ impl MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        for listener in &self.listeners {
+            listener.stop_listening();
+        }
         if !std::thread::panicking() {
             self.verify();
         }

@@ -61,15 +61,23 @@ impl RequestLogSink {
     }
 }
 
-/// A request's path and query as logged and journaled: a secret in the query redacted
-/// ([`beacon_spec::redact::redact_query`]).
+/// A request's path and query as logged and journaled: a secret in the query
+/// ([`beacon_spec::redact::redact_query`]) and a token anywhere
+/// ([`beacon_spec::redact::redact_tokens`]) redacted.
 pub(crate) fn logged_target(uri: &http::Uri) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
     let target = crate::call::target(uri);
-    if uri.query().is_none() {
-        // Nothing to redact, and no need to look for the `?` the URI already found.
-        return target.into();
-    }
-    beacon_spec::redact::redact_query(target)
+    let target = if uri.query().is_none() {
+        // No query to redact, and no need to look for the `?` the URI already found.
+        Cow::Borrowed(target)
+    } else {
+        beacon_spec::redact::redact_query(target)
+    };
+    let scrubbed = match beacon_spec::redact::redact_tokens(&target) {
+        Cow::Owned(scrubbed) => Some(scrubbed),
+        Cow::Borrowed(_) => None,
+    };
+    scrubbed.map_or(target, Cow::Owned)
 }
 
 /// `line` as the [`REQUEST_LOG_TARGET`] `tracing` event (its `at` is the subscriber's own).

@@ -170,6 +170,9 @@ pub(crate) async fn serve<S: Answer>(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) if is_connection_error(&error) => continue,
+                // A stopping mock shuts its listening socket down (`MockServer`'s drop):
+                // the accept that then fails is no news.
+                Err(_) if *shutdown.borrow() => break,
                 Err(error) => {
                     tracing::warn!("cannot accept a connection ({error}); pausing {ACCEPT_ERROR_PAUSE:?}");
                     tokio::select! {

@@ -19,7 +19,7 @@ use crate::auth::{self, AuthFailure, TokenStore};
 use crate::call::{Call, Router};
 use crate::config::MockConfig;
 use crate::defect::Defect;
-use crate::error::{ApiError, headless_json};
+use crate::error::{ApiError, INJECTED_RETRY_SECS, headless_json};
 use crate::fixtures::Fixtures;
 use crate::panel_api::{self, PanelState};
 use crate::rate_limit::{RateDecision, RateKey, RateLimiter};
@@ -192,6 +192,20 @@ impl RateHeaders {
     }
 }
 
+/// Adds the extra tokens (`--token`, [`crate::MockServerBuilder::token`]) for the first
+/// principal, except one the fixtures already give a principal: that one keeps its owner, as
+/// the start-up banner and [`crate::MockTokens`] say.
+fn add_extra_tokens<'t>(
+    tokens: &mut Vec<(&'t str, usize)>,
+    extra: impl Iterator<Item = &'t String>,
+) {
+    for token in extra {
+        if !tokens.iter().any(|(known, _)| *known == token.as_str()) {
+            tokens.push((token.as_str(), 0));
+        }
+    }
+}
+
 impl std::fmt::Debug for ApiService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiService")
@@ -299,7 +313,7 @@ impl ApiService {
                     .extra_tokens
                     .iter()
                     .filter(|t| StatusToken::is_well_formed(t));
-                tokens.extend(extra.map(|t| (t.as_str(), 0)));
+                add_extra_tokens(&mut tokens, extra);
             }
             Api::Panel => {
                 let accounts = &fixtures.panel.accounts;
@@ -311,7 +325,7 @@ impl ApiService {
                     .extra_tokens
                     .iter()
                     .filter(|t| auth::is_bearer_token(t));
-                tokens.extend(extra.map(|t| (t.as_str(), 0)));
+                add_extra_tokens(&mut tokens, extra);
             }
         }
         (tokens, names)
@@ -497,6 +511,26 @@ impl ApiService {
                 Ok(response)
             }
         }
+    }
+
+    /// The answer of an injected `status` fault, in the API's envelope. An injected 429
+    /// carries the rate-limit headers a real one does (`Retry-After` or `X-RateLimit-Reset`
+    /// of a second, and the usual limit with none remaining), so that a client's back-off can
+    /// be tested with it; it counts against no window.
+    pub(crate) fn injected(&self, status: StatusCode) -> Response<Bytes> {
+        let mut response = ApiError::Injected(status).into_response(self.api);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let decision = RateDecision {
+                allowed: false,
+                limit: self.limiter.usual_limit(),
+                remaining: 0,
+                reset_secs: INJECTED_RETRY_SECS,
+            };
+            self.usual_head
+                .names
+                .insert(response.headers_mut(), decision);
+        }
+        response
     }
 
     /// Adds `decision`'s rate-limit headers (and, to the usual head, its content type and

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use crate::app::App;
 use crate::config::MockConfig;
 use crate::service::{BodyTooLarge, MAX_BODY_BYTES};
-use crate::{MockServerBuilder, MockTokens};
+use crate::{MockServerBuilder, MockTokens, StartError};
 
 /// Answers wiremock requests with one API's Beacon behaviour.
 #[derive(Debug, Clone)]
@@ -38,8 +38,22 @@ pub struct BeaconResponder {
 impl BeaconResponder {
     /// A responder for `api` with its own fresh state, behaving as `options` say (their
     /// listener addresses are ignored).
+    ///
+    /// # Panics
+    ///
+    /// On an option the mock cannot serve with; see [`BeaconResponder::try_new`].
     pub fn new(api: Api, options: &MockServerBuilder) -> Self {
-        Self::with_config(api, &options.config)
+        match Self::try_new(api, options) {
+            Ok(responder) => responder,
+            Err(error) => panic!("beacon-mock cannot respond: {error}"),
+        }
+    }
+
+    /// [`BeaconResponder::new`], refusing an option the mock cannot serve with
+    /// ([`StartError::InvalidOption`], as [`MockServerBuilder::try_start`] does).
+    pub fn try_new(api: Api, options: &MockServerBuilder) -> Result<Self, StartError> {
+        options.check()?;
+        Ok(Self::with_config(api, &options.config))
     }
 
     fn with_config(api: Api, config: &MockConfig) -> Self {
@@ -95,7 +109,8 @@ fn to_template(response: http::Response<Bytes>) -> ResponseTemplate {
     for (name, value) in &parts.headers {
         template = template.append_header(name.clone(), value.clone());
     }
-    template.set_body_raw(body.to_vec(), "application/json")
+    // The head carries the content type of every answer that has one (a preflight has none).
+    template.set_body_bytes(body.to_vec())
 }
 
 /// Mounts `api`'s Beacon behaviour (embedded fixtures, documented limits) on `server` at the
@@ -107,15 +122,35 @@ pub async fn mount(server: &::wiremock::MockServer, api: Api) -> MockTokens {
 
 /// [`mount`] with options, e.g. `MockServer::builder().rate_limit_window(…)` (listener
 /// addresses and [`MockServerBuilder::only`] are ignored).
+///
+/// # Panics
+///
+/// On an option the mock cannot serve with, as [`MockServerBuilder::start`] does; see
+/// [`try_mount_with`].
 pub async fn mount_with(
     server: &::wiremock::MockServer,
     api: Api,
     options: MockServerBuilder,
 ) -> MockTokens {
+    match try_mount_with(server, api, options).await {
+        Ok(tokens) => tokens,
+        Err(error) => panic!("beacon-mock cannot be mounted: {error}"),
+    }
+}
+
+/// [`mount_with`], refusing an option the mock cannot serve with
+/// ([`StartError::InvalidOption`], as [`MockServerBuilder::try_start`] does) before mounting
+/// anything.
+pub async fn try_mount_with(
+    server: &::wiremock::MockServer,
+    api: Api,
+    options: MockServerBuilder,
+) -> Result<MockTokens, StartError> {
+    let responder = BeaconResponder::try_new(api, &options)?;
     Mock::given(matchers::any())
-        .respond_with(BeaconResponder::with_config(api, &options.config))
+        .respond_with(responder)
         .with_priority(u8::MAX)
         .mount(server)
         .await;
-    MockTokens::of(&options.config.fixtures)
+    Ok(MockTokens::of(&options.config.fixtures))
 }

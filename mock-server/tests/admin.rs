@@ -175,10 +175,11 @@ async fn injected_statuses_apply_to_the_next_n_matching_requests() {
     .await;
     status_error(&status_api.get("/pages").await, 500, "internal_error");
     // An injected 429 carries Retry-After where a real one does: on Status (Panel
-    // documents none).
-    for (uri, get, retry_after) in [
-        (mock.status_uri(), "/pages", Some("1")),
-        (mock.panel_uri(), "/servers", None),
+    // documents none, and says when to retry in X-RateLimit-Reset). Like a real one, it has
+    // every rate-limit header of its API, none remaining (audit: it had none on Panel).
+    for (uri, get, retry_after, reset) in [
+        (mock.status_uri(), "/pages", Some("1"), None),
+        (mock.panel_uri(), "/servers", None, Some("1")),
     ] {
         admin(
             &uri,
@@ -198,6 +199,10 @@ async fn injected_statuses_apply_to_the_next_n_matching_requests() {
             .get("retry-after")
             .map(|v| v.to_str().unwrap());
         assert_eq!(header, retry_after, "{uri}");
+        let header = |name: &str| answer.headers().get(name).map(|v| v.to_str().unwrap());
+        assert!(header("x-ratelimit-limit").is_some(), "{uri}");
+        assert_eq!(header("x-ratelimit-remaining"), Some("0"), "{uri}");
+        assert_eq!(header("x-ratelimit-reset"), reset, "{uri}");
     }
 }
 
@@ -272,6 +277,20 @@ async fn bad_admin_requests_are_refused_clearly() {
         assert_eq!(code, 400, "{body}");
         assert!(reply["error"].is_string());
     }
+    // A body that is no JSON object is refused without naming a Rust type (audit: "expected
+    // struct MintRequest"), and no body at all lacks what is required (audit: a 404 "unknown
+    // token").
+    for (route, body) in [("/tokens", json!(null)), ("/faults", json!([1]))] {
+        let (code, reply) = admin(&mock.panel_uri(), "POST", route, Some(body)).await;
+        assert_eq!(code, 400, "{route}");
+        assert_eq!(
+            reply["error"], "invalid body: expected a JSON object",
+            "{route}"
+        );
+    }
+    let (code, reply) = admin(&mock.panel_uri(), "POST", "/tokens/revoke", None).await;
+    assert_eq!(code, 400, "{reply}");
+    assert_eq!(reply["error"], "invalid body: missing field `token`");
     let (code, _) = admin(&mock.panel_uri(), "GET", "/nope", None).await;
     assert_eq!(code, 404);
     let (code, _) = admin(&mock.panel_uri(), "PUT", "/reset", None).await;
@@ -665,4 +684,44 @@ async fn a_minted_token_journals_its_principal() {
     assert_eq!(api.get("/servers").await.status, 200);
     let (_, journal) = admin(&mock.panel_uri(), "GET", "/requests", None).await;
     assert_eq!(journal["requests"][0]["principal"], "acct_2", "{journal}");
+}
+
+/// Audit: an admin body over 64 KiB was read as no body, so `{"principal":"acct_2", …}` minted
+/// a token for acct_1 (201), a fault was refused for a field it had, and a revoke said
+/// "unknown token".
+#[tokio::test]
+async fn an_admin_body_over_64_kib_is_refused_with_413_and_changes_nothing() {
+    let mock = MockServer::start().await;
+    let padded = |fields: &str| format!("{{{fields}{}}}", " ".repeat(70_000));
+    for (route, body) in [
+        ("/tokens", padded(r#""principal":"acct_2""#)),
+        ("/faults", padded(r#""status":503"#)),
+        (
+            "/tokens/revoke",
+            padded(r#""token":"panel_acct1_7f3c9a2b5d1e4f60""#),
+        ),
+    ] {
+        let root = mock.panel_uri().trim_end_matches("/api/v1").to_owned();
+        let answer = reqwest::Client::new()
+            .post(format!("{root}/__admin{route}"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 413, "{route}");
+        let reply: Value = answer.json().await.unwrap();
+        assert_eq!(
+            reply["error"], "admin request bodies are at most 64 KiB",
+            "{route}"
+        );
+    }
+    let (_, faults) = admin(&mock.panel_uri(), "GET", "/faults", None).await;
+    assert_eq!(faults["faults"], json!([]), "no fault added");
+    let api = panel(&mock).await;
+    assert_eq!(
+        api.get("/servers").await.status,
+        200,
+        "the token still works"
+    );
 }

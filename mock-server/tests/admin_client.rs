@@ -312,3 +312,38 @@ async fn options_the_mock_cannot_serve_with_are_refused_before_it_binds() {
         .unwrap();
     mock.admin(Api::Panel).reset().await.unwrap();
 }
+
+/// Audit: a token was shown in full in a header whose name names no secret, in a JSON string
+/// under an ordinary key, and in the path (journal and log line alike).
+#[tokio::test]
+async fn a_token_is_redacted_wherever_the_request_carries_it() {
+    let other = "panel_acct2_0b9e8d7c6a5f4e31";
+    let lines = Lines::default();
+    let mock = MockServer::builder()
+        .request_log(lines.clone())
+        .start()
+        .await;
+    let api = panel(&mock).await;
+    api.request("POST", "/servers/123/console")
+        .header("x-auth", other)
+        .json(&json!({ "command": format!("say {other}") }))
+        .send()
+        .await
+        .unwrap();
+    api.get(&format!("/servers/{other}")).await;
+    let entries = mock
+        .admin(Api::Panel)
+        .journal(JournalFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(entries[0].headers["x-auth"], "panel_…4e31");
+    assert_eq!(
+        entries[0].body.as_deref(),
+        Some(r#"{"command":"say panel_…4e31"}"#)
+    );
+    assert_eq!(entries[1].path, "/api/v1/servers/panel_…4e31");
+    let logged = lines.0.lock().unwrap().clone();
+    assert_eq!(logged[1].2, "/api/v1/servers/panel_…4e31");
+    let everything = format!("{entries:?} {logged:?}");
+    assert!(!everything.contains(other), "{everything}");
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use beacon_mock::MockServer;
 use serde_json::json;
-use support::{panel, status};
+use support::{Api, panel, status};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_creates_and_commands_are_all_kept() {
@@ -138,4 +138,24 @@ async fn a_server_holds_at_most_1_000_databases_then_answers_400() {
         support::panel_error(&full, 400),
         format!("A server holds at most {limit} databases")
     );
+}
+
+/// Audit: `.token(t)` (and `--token t`) with a token the fixtures give the second Panel
+/// account moved it to the first, while the banner and `tokens()` still named the second:
+/// it then listed acct_1's servers and got 403 on acct_2's own.
+#[tokio::test]
+async fn an_extra_token_the_fixtures_already_give_keeps_its_owner() {
+    let other = MockServer::start().await.tokens().panel_other.clone();
+    let mock = MockServer::builder().token(other.clone()).start().await;
+    let api = Api::new(mock.panel_uri(), &other);
+    let listed = api.get("/servers").await;
+    assert_eq!(listed.status, 200);
+    let ids: Vec<&str> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["servers/789"], "acct_2's servers");
+    assert_eq!(api.get("/servers/789").await.status, 200);
 }

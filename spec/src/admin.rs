@@ -24,7 +24,8 @@ pub struct Journal {
 pub struct JournalEntry {
     /// The method, e.g. `GET`.
     pub method: String,
-    /// The path and query, base path included, cut to 2 KiB.
+    /// The path and query, base path included, cut to 2 KiB; secret query parameters and
+    /// `bkn_live_` or `panel_` tokens redacted.
     pub path: String,
     /// The answer's status.
     pub status: u16,
@@ -42,10 +43,12 @@ pub struct JournalEntry {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     /// The request headers, lower-case names, repeats joined with `, `, at most 4 KiB; the
-    /// `authorization` value as `Bearer <redacted token>`, secret-named ones as `[redacted]`.
+    /// `authorization` value as `Bearer <redacted token>`, secret-named ones as `[redacted]`,
+    /// a `bkn_live_` or `panel_` token in any other redacted.
     pub headers: BTreeMap<String, String>,
-    /// The body's first 4 KiB as text, secret-named JSON keys redacted (a body that is not
-    /// JSON and names a secret or holds a token, redacted whole); null when empty.
+    /// The body's first 4 KiB as text, secret-named JSON keys and `bkn_live_` or `panel_`
+    /// tokens in other strings redacted (a body that is not JSON and names a secret or holds
+    /// a token, redacted whole); null when empty.
     pub body: Option<String>,
     /// Present and true when the body was cut.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

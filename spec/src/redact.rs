@@ -129,6 +129,74 @@ pub fn redact_query(target: &str) -> std::borrow::Cow<'_, str> {
     shown.into()
 }
 
+/// Whether `byte` can be part of a token that starts with a known prefix: ASCII letters,
+/// digits, `_` and `-` (Status tokens are lower-case alphanumerics; Panel's own are
+/// alphanumerics and `_`).
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-'
+}
+
+/// `text` with every token that starts with a known prefix ([`KNOWN_TOKEN_PREFIXES`]),
+/// wherever it stands (a path segment, a header value, a string in a body), shown as a
+/// [`RedactedToken`]: the prefix and a run of token characters after it. Borrowed, and
+/// nothing allocated, when `text` holds none, which one byte search for `_` (both prefixes
+/// end in one) settles for almost every request target.
+///
+/// ```
+/// use beacon_spec::redact::redact_tokens;
+///
+/// // Arrange, Act, Assert
+/// assert_eq!(redact_tokens("/servers/123"), "/servers/123");
+/// assert_eq!(
+///     redact_tokens("say panel_acct2_0b9e8d7c6a5f4e31 now"),
+///     "say panel_…4e31 now"
+/// );
+/// // What is already redacted stays as it is.
+/// assert_eq!(redact_tokens("panel_…4e31"), "panel_…4e31");
+/// ```
+pub fn redact_tokens(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    // Where the next token starts, and where it ends.
+    let next_token = |from: usize| {
+        (from..bytes.len()).find_map(|start| {
+            let prefix = KNOWN_TOKEN_PREFIXES
+                .iter()
+                .find(|prefix| bytes[start..].starts_with(prefix.as_bytes()))?;
+            // A token's own character right before it: `xpanel_…` is not a token.
+            if start > 0 && is_token_byte(bytes[start - 1]) {
+                return None;
+            }
+            let after = start + prefix.len();
+            let end = after
+                + bytes[after..]
+                    .iter()
+                    .take_while(|&&b| is_token_byte(b))
+                    .count();
+            (end > after).then_some((start, end))
+        })
+    };
+    if !bytes.contains(&b'_') {
+        return text.into();
+    }
+    let Some(mut found) = next_token(0) else {
+        return text.into();
+    };
+    let mut shown = String::with_capacity(text.len());
+    let mut copied = 0;
+    loop {
+        let (start, end) = found;
+        shown.push_str(&text[copied..start]);
+        shown.push_str(&RedactedToken(&text[start..end]).to_string());
+        copied = end;
+        match next_token(end) {
+            Some(next) => found = next,
+            None => break,
+        }
+    }
+    shown.push_str(&text[copied..]);
+    shown.into()
+}
+
 /// `text` with every occurrence of `secret` replaced by its redacted form.
 pub fn scrub(text: &str, secret: &str) -> String {
     if secret.is_empty() || !text.contains(secret) {
@@ -143,6 +211,36 @@ mod tests {
 
     fn shown(secret: &str) -> String {
         RedactedToken(secret).to_string()
+    }
+
+    #[test]
+    fn a_token_with_a_known_prefix_is_redacted_wherever_it_stands() {
+        let cases = [
+            ("/api/v1/servers/123", "/api/v1/servers/123"),
+            (
+                "/api/v1/servers/panel_acct2_0b9e8d7c6a5f4e31",
+                "/api/v1/servers/panel_…4e31",
+            ),
+            (
+                "a bkn_live_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6, then panel_acct1_7f3c9a2b5d1e4f60.",
+                "a bkn_live_…o5p6, then panel_…4f60.",
+            ),
+            ("panel_short", "…"),
+            // Not a token: the prefix inside a word, or with nothing after it.
+            (
+                "mypanel_acct2_0b9e8d7c6a5f4e31",
+                "mypanel_acct2_0b9e8d7c6a5f4e31",
+            ),
+            ("panel_ and bkn_live_", "panel_ and bkn_live_"),
+            ("snake_case_name", "snake_case_name"),
+        ];
+        for (text, shown) in cases {
+            assert_eq!(redact_tokens(text), shown, "{text}");
+        }
+        assert!(matches!(
+            redact_tokens("/servers/1_2"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -78,7 +78,7 @@ rules! {
         "The mock memoizes read bodies within 32 MiB per API, from the second read of the same path and query by the same caller since the last write, evicting the oldest first; a larger body is not memoized");
     /// The mock's journal.
     MOCK_JOURNAL_BYTES = ("mock.journal_bytes", BOTH, Ours,
-        "The mock's request journal keeps at most 16 MiB per API, oldest dropped first; each path is cut to 2 KiB and marked truncated, each body to 4 KiB (body_truncated), headers to 4 KiB; tokens and secret-named headers and JSON keys are redacted when read, and a body that is not JSON is redacted whole when it names a secret or holds a token");
+        "The mock's request journal keeps at most 16 MiB per API, oldest dropped first; each path is cut to 2 KiB and marked truncated, each body to 4 KiB (body_truncated), headers to 4 KiB; tokens and secret-named headers and JSON keys are redacted when read, a token with a known prefix anywhere (path, header, JSON string) too, and a body that is not JSON is redacted whole when it names a secret or holds a token");
     /// Injected faults.
     MOCK_FAULTS_MAX = ("mock.faults_max", BOTH, Ours,
         "At most 1,000 faults are set per API, each path at most 2 KiB; past it POST /__admin/faults is answered 409 {\"error\"}");

@@ -46,6 +46,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) target: Target,
     phase: Cell<Option<Phase>>,
     created: RefCell<Vec<String>>,
+    /// The warm-up reads that got no response, by operation, with why.
+    warm_up_failures: RefCell<Vec<(&'static Operation, String)>>,
     nonce: String,
     counter: Cell<u32>,
 }
@@ -68,9 +70,22 @@ impl<'a> Ctx<'a> {
             target,
             phase: Cell::new(None),
             created: RefCell::new(Vec::new()),
+            warm_up_failures: RefCell::new(Vec::new()),
             nonce: format!("{:06x}", rand::random::<u32>() & 0xff_ffff),
             counter: Cell::new(0),
         }
+    }
+
+    /// Notes that the warm-up read of `op` got no response (after its one retry).
+    pub(crate) fn warm_up_failed(&self, op: &'static Operation, reason: String) {
+        self.warm_up_failures.borrow_mut().push((op, reason));
+    }
+
+    /// Why the warm-up read of `op` got no response, if it did not.
+    pub(crate) fn warm_up_failure(&self, op: &Operation) -> Option<String> {
+        let failures = self.warm_up_failures.borrow();
+        let found = failures.iter().find(|(failed, _)| failed.id == op.id);
+        found.map(|(_, reason)| reason.clone())
     }
 
     pub(crate) fn api(&self) -> Api {

@@ -59,7 +59,8 @@ pub(crate) fn run(
         };
         if op.id == OperationId::CreateDatabase && exchange.is_success() {
             let name = data(&exchange)["name"].as_str().unwrap_or("?").to_owned();
-            ctx.record_created(format!("database {name}"));
+            let server = server_of(ctx, op)?;
+            ctx.record_created(format!("database {name} on server {server}"));
         }
         let actual = exchange.json().unwrap_or(Value::Null);
         let mut problems = Vec::new();

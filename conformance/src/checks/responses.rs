@@ -12,8 +12,14 @@ use crate::check::Check;
 use crate::client::Exchange;
 use crate::report::Finding;
 
-/// The exchanges of `op`, or a skip when the run saw none.
+/// The exchanges of `op`; an error when its warm-up read got no response, or a skip when
+/// the run sent it nothing.
 fn observed(ctx: &Ctx, op: &Operation) -> Result<Vec<Exchange>, Stop> {
+    if let Some(reason) = ctx.warm_up_failure(op) {
+        return Err(Stop::Transport(format!(
+            "the warm-up read of this operation: {reason}"
+        )));
+    }
     let exchanges: Vec<Exchange> = ctx
         .client
         .exchanges()

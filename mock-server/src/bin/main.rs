@@ -137,7 +137,8 @@ struct ServeArgs {
     only: Option<OnlyApi>,
     /// Accept this token too (repeatable; the variable takes a comma-separated list): on Panel
     /// always, and on Status too when it is a Status token (bkn_live_ and 32 lowercase letters
-    /// or digits; a bkn_live_ token of another shape is refused).
+    /// or digits; a bkn_live_ token of another shape is refused). A fixture token keeps its
+    /// own account or workspace.
     #[arg(
         long = "token",
         value_name = "TOKEN",
