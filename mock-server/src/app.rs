@@ -103,7 +103,11 @@ impl App {
         let api_path = path.strip_prefix(BASE_PATH).unwrap_or(path);
         let fault = self.faults.take(api_path);
         let (mut response, principal, varied) = match fault.status {
-            Some(status) => (self.service.injected(status), None, false),
+            Some(status) => (
+                self.service.injected(status, request, peer, started),
+                None,
+                false,
+            ),
             None => {
                 let answer = self.service.handle(request, peer, started);
                 (answer.response, answer.principal, answer.varied)

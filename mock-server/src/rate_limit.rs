@@ -221,6 +221,44 @@ impl RateLimiter {
             )
     }
 
+    /// Where the windows of `keys` stand at `now`, counting nothing: the rate-limit headers
+    /// of an answer that bypasses the limiter (an injected fault). The binding window is the
+    /// one with the fewest requests left, as for [`RateLimiter::acquire`].
+    pub(crate) fn peek(&self, keys: &[RateKey], now: Instant) -> RateDecision {
+        let buckets = self.buckets.lock();
+        let mut binding: Option<(u32, u32, Instant)> = None;
+        for key in keys.iter().take(MAX_KEYS) {
+            let Some(window) = self.windows.iter().find(|w| w.scope == key.scope()) else {
+                continue;
+            };
+            let (count, reset) = match buckets.map.get(key) {
+                Some(bucket) if now.duration_since(bucket.started) < window.period => {
+                    (bucket.count, bucket.started + window.period)
+                }
+                // No window yet, or an ended one: a request now would start a new one.
+                _ => (0, now + window.period),
+            };
+            let remaining = window.limit.saturating_sub(count);
+            if binding.is_none_or(|(limit, left, _)| (remaining, window.limit) < (left, limit)) {
+                binding = Some((window.limit, remaining, reset));
+            }
+        }
+        match binding {
+            Some((limit, remaining, reset)) => RateDecision {
+                allowed: remaining > 0,
+                limit,
+                remaining,
+                reset_secs: secs_until(reset, now),
+            },
+            None => RateDecision {
+                allowed: true,
+                limit: u32::MAX,
+                remaining: u32::MAX,
+                reset_secs: 0,
+            },
+        }
+    }
+
     /// Forgets every window.
     pub(crate) fn reset(&self) {
         let mut buckets = self.buckets.lock();
@@ -261,6 +299,41 @@ mod tests {
         let other = RateKey::ClientIp("10.0.0.1".parse().unwrap());
         let next = limiter.acquire(&[other, RateKey::Workspace(0)], now);
         assert_eq!((next.limit, next.remaining), (60, 59));
+    }
+
+    #[test]
+    fn a_peek_reports_the_binding_window_and_counts_nothing() {
+        let limiter = RateLimiter::new(&STATUS, None, None);
+        let now = Instant::now();
+        let keys = [IP, RateKey::Workspace(0)];
+        let fresh = limiter.peek(&keys, now);
+        assert_eq!(
+            (fresh.limit, fresh.remaining, fresh.reset_secs),
+            (60, 60, 60)
+        );
+        for _ in 0..3 {
+            limiter.acquire(&keys, now);
+        }
+        let later = now + Duration::from_secs(10);
+        for _ in 0..2 {
+            let peeked = limiter.peek(&keys, later);
+            assert_eq!(
+                (peeked.limit, peeked.remaining, peeked.reset_secs),
+                (60, 57, 50)
+            );
+            assert!(peeked.allowed);
+        }
+        assert_eq!(
+            limiter.acquire(&keys, later).remaining,
+            56,
+            "the peeks counted nothing"
+        );
+        let ended = limiter.peek(&keys, now + Duration::from_secs(61));
+        assert_eq!(
+            (ended.remaining, ended.reset_secs),
+            (60, 60),
+            "a new window"
+        );
     }
 
     #[test]

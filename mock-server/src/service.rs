@@ -419,6 +419,23 @@ impl ApiService {
         })
     }
 
+    /// The windows a request counts against, and how many there are: Status counts every
+    /// request per IP, and authenticated ones per workspace too; Panel counts authenticated
+    /// requests per token.
+    fn rate_keys(
+        &self,
+        peer: IpAddr,
+        principal: &Result<Principal, AuthFailure>,
+    ) -> ([RateKey; 2], usize) {
+        let ip = RateKey::ClientIp(peer);
+        match (self.api, principal) {
+            (Api::Status, Ok(p)) => ([ip, p.key], 2),
+            (Api::Status, Err(_)) => ([ip, ip], 1),
+            (Api::Panel, Ok(p)) => ([p.key, p.key], 1),
+            (Api::Panel, Err(_)) => ([ip, ip], 0),
+        }
+    }
+
     fn pipeline(
         &self,
         request: &Request<Bytes>,
@@ -427,19 +444,8 @@ impl ApiService {
         principal: &Result<Principal, AuthFailure>,
         decision: &mut Option<RateDecision>,
     ) -> Result<Response<Bytes>, ApiError> {
-        // Status counts every request per IP, and authenticated ones per workspace too;
-        // Panel counts authenticated requests per token.
-        let ip = RateKey::ClientIp(peer);
-        let both;
-        let keys: &[RateKey] = match (self.api, principal) {
-            (Api::Status, Ok(p)) => {
-                both = [ip, p.key];
-                &both
-            }
-            (Api::Status, Err(_)) => std::slice::from_ref(&ip),
-            (Api::Panel, Ok(p)) => std::slice::from_ref(&p.key),
-            (Api::Panel, Err(_)) => &[],
-        };
+        let (keys, counted) = self.rate_keys(peer, principal);
+        let keys = &keys[..counted];
         if !keys.is_empty() {
             let verdict = self.limiter.acquire(keys, received);
             *decision = Some(verdict);
@@ -513,19 +519,34 @@ impl ApiService {
         }
     }
 
-    /// The answer of an injected `status` fault, in the API's envelope. An injected 429
-    /// carries the rate-limit headers a real one does (`Retry-After` or `X-RateLimit-Reset`
-    /// of a second, and the usual limit with none remaining), so that a client's back-off can
-    /// be tested with it; it counts against no window.
-    pub(crate) fn injected(&self, status: StatusCode) -> Response<Bytes> {
+    /// The answer of an injected `status` fault to `request`, in the API's envelope. It
+    /// counts against no window, but carries the rate-limit headers a real answer would:
+    /// where the request's windows stand (on every Status answer, on an authenticated Panel
+    /// one), and on a 429 none remaining and a retry in a second (`Retry-After` or
+    /// `X-RateLimit-Reset`), so that a client's back-off can be tested with it.
+    pub(crate) fn injected(
+        &self,
+        status: StatusCode,
+        request: &Request<Bytes>,
+        peer: IpAddr,
+        received: Instant,
+    ) -> Response<Bytes> {
         let mut response = ApiError::Injected(status).into_response(self.api);
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            let decision = RateDecision {
+        let bearer = auth::bearer_of(request.headers());
+        let principal = bearer.and_then(|token| self.authenticate(token));
+        let (keys, counted) = self.rate_keys(peer, &principal);
+        let peeked = (counted > 0).then(|| self.limiter.peek(&keys[..counted], received));
+        let decision = if status == StatusCode::TOO_MANY_REQUESTS {
+            Some(RateDecision {
                 allowed: false,
-                limit: self.limiter.usual_limit(),
+                limit: peeked.map_or(self.limiter.usual_limit(), |p| p.limit),
                 remaining: 0,
                 reset_secs: INJECTED_RETRY_SECS,
-            };
+            })
+        } else {
+            peeked
+        };
+        if let Some(decision) = decision {
             self.usual_head
                 .names
                 .insert(response.headers_mut(), decision);

@@ -20,6 +20,12 @@ async fn admin(mock_base: &str, method: &str, route: &str, body: Option<Value>) 
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// Injects `fault` through the admin API at `mock_base`.
+async fn inject(mock_base: &str, fault: Value) {
+    let (code, reply) = admin(mock_base, "POST", "/faults", Some(fault)).await;
+    assert_eq!(code, 201, "{reply}");
+}
+
 #[tokio::test]
 async fn reset_restores_fixtures_and_rate_windows() {
     let mock = MockServer::start().await;
@@ -166,13 +172,7 @@ async fn injected_statuses_apply_to_the_next_n_matching_requests() {
     assert_eq!(api.get("/servers").await.status, 200, "another path");
     panel_error(&api.get("/servers/123/console").await, 503);
     let status_api = status(&mock).await;
-    admin(
-        &mock.status_uri(),
-        "POST",
-        "/faults",
-        Some(json!({"status": 500, "count": 1})),
-    )
-    .await;
+    inject(&mock.status_uri(), json!({"status": 500, "count": 1})).await;
     status_error(&status_api.get("/pages").await, 500, "internal_error");
     // An injected 429 carries Retry-After where a real one does: on Status (Panel
     // documents none, and says when to retry in X-RateLimit-Reset). Like a real one, it has
@@ -723,5 +723,58 @@ async fn an_admin_body_over_64_kib_is_refused_with_413_and_changes_nothing() {
         api.get("/servers").await.status,
         200,
         "the token still works"
+    );
+}
+
+/// Audit: an injected answer had no rate-limit headers, though Status documents them on every
+/// response and Panel (ours) on every authenticated one. It carries where the windows stand,
+/// and counts against none.
+#[tokio::test]
+async fn an_injected_answer_says_where_the_rate_limit_windows_stand() {
+    let mock = MockServer::start().await;
+    let api = panel(&mock).await;
+    assert_eq!(
+        api.get("/servers")
+            .await
+            .header_u64("x-ratelimit-remaining"),
+        179
+    );
+    let fault = json!({"status": 503, "count": 1, "path": "/servers"});
+    inject(&mock.panel_uri(), fault.clone()).await;
+    let injected = api.get("/servers").await;
+    assert_eq!(injected.status, 503);
+    assert_eq!(injected.header_u64("x-ratelimit-limit"), 180);
+    assert_eq!(
+        injected.header_u64("x-ratelimit-remaining"),
+        179,
+        "not counted"
+    );
+    assert!(injected.header_u64("x-ratelimit-reset") <= 60);
+    assert_eq!(
+        api.get("/servers")
+            .await
+            .header_u64("x-ratelimit-remaining"),
+        178
+    );
+    // Panel does not count an unauthenticated request: no headers on one.
+    inject(&mock.panel_uri(), fault).await;
+    let anonymous =
+        support::send(reqwest::Client::new().get(format!("{}/servers", mock.panel_uri()))).await;
+    assert_eq!(anonymous.status, 503);
+    assert_eq!(anonymous.header("x-ratelimit-limit"), None);
+    // Status counts every request per IP: the headers are on every answer.
+    let status_api = status(&mock).await;
+    let before = status_api
+        .get("/pages")
+        .await
+        .header_u64("x-ratelimit-remaining");
+    inject(&mock.status_uri(), json!({"status": 500, "count": 1})).await;
+    let injected = status_api.get("/pages").await;
+    assert_eq!(injected.status, 500);
+    assert!(injected.header("x-ratelimit-limit").is_some());
+    assert_eq!(
+        injected.header_u64("x-ratelimit-remaining"),
+        before,
+        "not counted"
     );
 }
