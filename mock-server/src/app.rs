@@ -16,7 +16,7 @@ use crate::admin::{self, Admin, AdminAccess};
 use crate::config::MockConfig;
 use crate::cors::Cors;
 use crate::faults::Faults;
-use crate::journal::{Journal, Outcome, Recorded};
+use crate::journal::{Journal, Outcome};
 use crate::request_log::{RequestLine, RequestLogSink, logged_target};
 use crate::service::{ApiService, BASE_PATH};
 
@@ -165,12 +165,12 @@ impl App {
             latency_us,
             principal,
         };
-        self.journal.push(Recorded::new(
+        self.journal.push(
             request.method(),
             &path,
             outcome,
             request.headers(),
             request.body(),
-        ));
+        );
     }
 }

@@ -1,8 +1,12 @@
 //! The request journal of one API: the most recent requests, at most
 //! [`JOURNAL_CAPACITY_BYTES`] of them, formatted (time, redacted token) only when read.
 //!
-//! Each entry owns a copy of its path (truncated to [`MAX_PATH_BYTES`]) and of its
-//! `Authorization` value, never a clone that would keep the request's whole head alive.
+//! Each entry is a bounded copy of its path (truncated to [`MAX_PATH_BYTES`]), its
+//! `Authorization` value, its other headers and its body, never a clone that would keep the
+//! request's whole head alive. The entries are encoded one after the other in one buffer
+//! used as a ring ([`Ring`]): journaling a request allocates and frees nothing, and writes
+//! through memory in order, where the allocation and the free of a scattered box per entry
+//! missed the cache on every request.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -21,8 +25,6 @@ pub(crate) const JOURNAL_CAPACITY_BYTES: usize = 16 * 1024 * 1024;
 pub(crate) const MAX_PATH_BYTES: usize = 2 * 1024;
 /// Longest `Authorization` value kept (a bearer token is at most 256 characters).
 const MAX_AUTHORIZATION_BYTES: usize = 512;
-/// What one entry costs besides its path, method, token, headers and body.
-const ENTRY_OVERHEAD: usize = 128;
 /// Request body bytes kept per entry; a longer body is cut and marked `body_truncated`.
 pub(crate) const MAX_JOURNAL_BODY_BYTES: usize = 4 * 1024;
 /// Header bytes (names and values) kept per entry; headers past it are left out.
@@ -32,7 +34,7 @@ const REDACTED: &str = "[redacted]";
 /// What a body that is not JSON and may hold a secret is shown as.
 const REDACTED_BODY: &str = "[redacted: not JSON, and it names a secret or holds a token]";
 
-/// One journaled request, as recorded on the request path: no formatting, one allocation.
+/// One journaled request as read back from the journal's buffer, to be formatted.
 #[derive(Debug, Clone)]
 pub(crate) struct Recorded {
     method: Method,
@@ -45,10 +47,10 @@ pub(crate) struct Recorded {
     truncated: bool,
     /// The body was cut at [`MAX_JOURNAL_BODY_BYTES`].
     body_truncated: bool,
-    /// Owned copies, one after the other: the path and query, the `Authorization` value, the
-    /// other headers (each as its [`HEADER_PREFIX_BYTES`] of lengths, its name and its value)
-    /// and the body. A copy in one block, not clones of hyper's buffers, which would keep the
-    /// request's whole head alive. Secrets are redacted when read.
+    /// Copies, one after the other: the path and query, the `Authorization` value, the other
+    /// headers (each as its [`HEADER_PREFIX_BYTES`] of lengths, its name and its value) and
+    /// the body, as the journal's buffer holds them (never clones of hyper's buffers, which
+    /// would keep the request's whole head alive). Secrets are redacted when read.
     copied: Box<[u8]>,
     path_end: usize,
     /// Where the `Authorization` value ends, when one was kept.
@@ -84,7 +86,9 @@ impl Outcome {
 
 impl Recorded {
     /// An entry owning bounded copies of `path`, the `Authorization` value, the other
-    /// `headers` (up to [`MAX_JOURNAL_HEADER_BYTES`]) and `body`, in one allocation.
+    /// `headers` (up to [`MAX_JOURNAL_HEADER_BYTES`]) and `body`: what the journal keeps of
+    /// a request, encoded and read back.
+    #[cfg(test)]
     pub(crate) fn new(
         method: &Method,
         path: &str,
@@ -92,76 +96,33 @@ impl Recorded {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Self {
-        let Outcome {
-            status,
-            at,
-            latency_us,
-            principal,
-        } = outcome;
-        let mut path_end = path.len().min(MAX_PATH_BYTES);
-        while !path.is_char_boundary(path_end) {
-            path_end -= 1;
-        }
-        // One walk over the headers finds the `Authorization` value (the first, as
-        // `HeaderMap::get` would) and sizes the other headers kept: in order, until their
-        // names and values pass the cap. A second walk copies them, so that an entry costs
-        // one allocation.
-        let mut authorization = None;
-        let (mut kept, mut kept_bytes, mut header_bytes) = (0, 0, 0);
-        for (name, value) in headers {
-            if *name == header::AUTHORIZATION {
-                authorization = authorization.or(Some(value.as_bytes()));
-                continue;
-            }
-            // Past the cap the running total only grows, so nothing after is kept.
-            header_bytes += name.as_str().len() + value.len();
-            if header_bytes <= MAX_JOURNAL_HEADER_BYTES {
-                kept += 1;
-                kept_bytes += HEADER_PREFIX_BYTES + name.as_str().len() + value.len();
-            }
-        }
-        let authorization = authorization.filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES);
-        let kept = || {
-            headers
-                .iter()
-                .filter(|(name, _)| *name != header::AUTHORIZATION)
-                .take(kept)
-                .map(|(name, value)| (name.as_str(), value.as_bytes()))
-        };
-        let body_end = body.len().min(MAX_JOURNAL_BODY_BYTES);
-        let total = path_end + authorization.map_or(0, <[u8]>::len) + kept_bytes + body_end;
-        let mut copied = Vec::with_capacity(total);
-        copied.extend_from_slice(&path.as_bytes()[..path_end]);
-        let authorization_end = authorization.map(|value| {
-            copied.extend_from_slice(value);
-            copied.len()
-        });
-        for (name, value) in kept() {
-            // Both fit a u16: a name or value longer than the header cap is never kept.
-            copied.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            copied.extend_from_slice(&(value.len() as u16).to_le_bytes());
-            copied.extend_from_slice(name.as_bytes());
-            copied.extend_from_slice(value);
-        }
-        let headers_end = copied.len();
-        copied.extend_from_slice(&body[..body_end]);
-        Self {
-            method: method.clone(),
-            status,
-            at,
-            latency_us,
-            principal,
-            truncated: path_end < path.len(),
-            body_truncated: body_end < body.len(),
-            copied: copied.into_boxed_slice(),
-            path_end,
-            authorization_end,
-            headers_end,
-        }
+        let layout = Layout::of(method, path, &outcome, headers, body);
+        let mut encoded = vec![0; layout.len()];
+        layout.write(&outcome, headers, &mut encoded);
+        Self::decode(&encoded)
     }
 
-    fn cost(&self) -> usize {
-        self.copied.len() + self.method.as_str().len() + ENTRY_OVERHEAD
+    /// The entry `encoded` (by [`Layout::write`]) holds.
+    fn decode(encoded: &[u8]) -> Self {
+        let fixed = Fixed::read(encoded);
+        let (method, rest) = encoded[FIXED_BYTES..].split_at(fixed.method_len);
+        let (principal, copied) = rest.split_at(fixed.principal_len.unwrap_or(0));
+        Self {
+            // Copied from a `Method`, so it parses again.
+            method: Method::from_bytes(method).unwrap_or_default(),
+            status: fixed.status,
+            at: SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(fixed.at_nanos),
+            latency_us: fixed.latency_us,
+            principal: fixed
+                .principal_len
+                .map(|_| Arc::from(std::str::from_utf8(principal).unwrap_or_default())),
+            truncated: fixed.truncated,
+            body_truncated: fixed.body_truncated,
+            copied: copied.into(),
+            path_end: fixed.path_end,
+            authorization_end: fixed.authorization_end,
+            headers_end: fixed.headers_end,
+        }
     }
 
     fn path(&self) -> &str {
@@ -262,6 +223,223 @@ impl Recorded {
     }
 }
 
+/// Bytes of an encoded entry's fixed part ([`Fixed`]).
+const FIXED_BYTES: usize = 39;
+/// A `u32` field of [`Fixed`] that holds nothing (no principal, no `Authorization`).
+const ABSENT: u32 = u32::MAX;
+/// [`Fixed`]'s flags.
+const TRUNCATED: u8 = 1;
+const BODY_TRUNCATED: u8 = 2;
+
+/// The head of an encoded entry, [`FIXED_BYTES`] long, little-endian: the status (`u16`),
+/// the time (`u64` nanoseconds since the epoch), the latency (`u64` microseconds), the flags
+/// (`u8`), then as `u32`s the method's and the principal's lengths and where the path, the
+/// `Authorization` value and the other headers end in the copied bytes. The method, the
+/// principal and the copied bytes of [`Recorded`] follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fixed {
+    status: u16,
+    at_nanos: u64,
+    latency_us: u64,
+    truncated: bool,
+    body_truncated: bool,
+    method_len: usize,
+    principal_len: Option<usize>,
+    path_end: usize,
+    authorization_end: Option<usize>,
+    headers_end: usize,
+}
+
+impl Fixed {
+    fn read(encoded: &[u8]) -> Self {
+        let bytes = |at: usize, n: usize| &encoded[at..at + n];
+        let u32_at = |at| u32::from_le_bytes(bytes(at, 4).try_into().unwrap_or_default());
+        let u64_at = |at| u64::from_le_bytes(bytes(at, 8).try_into().unwrap_or_default());
+        let present = |n: u32| (n != ABSENT).then_some(n as usize);
+        let flags = encoded[18];
+        Self {
+            status: u16::from_le_bytes([encoded[0], encoded[1]]),
+            at_nanos: u64_at(2),
+            latency_us: u64_at(10),
+            truncated: flags & TRUNCATED != 0,
+            body_truncated: flags & BODY_TRUNCATED != 0,
+            method_len: u32_at(19) as usize,
+            principal_len: present(u32_at(23)),
+            path_end: u32_at(27) as usize,
+            authorization_end: present(u32_at(31)),
+            headers_end: u32_at(35) as usize,
+        }
+    }
+
+    fn write(&self, cursor: &mut Cursor<'_>) {
+        // Every length and end is under the journal's capacity, far below `u32::MAX`.
+        let number = |n: usize| n as u32;
+        let flags = if self.truncated { TRUNCATED } else { 0 }
+            | if self.body_truncated {
+                BODY_TRUNCATED
+            } else {
+                0
+            };
+        cursor.put(&self.status.to_le_bytes());
+        cursor.put(&self.at_nanos.to_le_bytes());
+        cursor.put(&self.latency_us.to_le_bytes());
+        cursor.put(&[flags]);
+        cursor.put(&number(self.method_len).to_le_bytes());
+        cursor.put(&self.principal_len.map_or(ABSENT, number).to_le_bytes());
+        cursor.put(&number(self.path_end).to_le_bytes());
+        cursor.put(&self.authorization_end.map_or(ABSENT, number).to_le_bytes());
+        cursor.put(&number(self.headers_end).to_le_bytes());
+    }
+}
+
+/// Writes bytes one after the other into a slice sized for them.
+struct Cursor<'b> {
+    out: &'b mut [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.out[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+        self.at += bytes.len();
+    }
+}
+
+/// What an entry keeps of one request, sized by one walk over its headers, so that it is
+/// written straight into the journal's buffer.
+struct Layout<'r> {
+    method: &'r str,
+    principal: Option<&'r str>,
+    /// The path and query, cut at [`MAX_PATH_BYTES`] on a character boundary.
+    path: &'r str,
+    truncated: bool,
+    /// The first `Authorization` value, unless longer than [`MAX_AUTHORIZATION_BYTES`].
+    authorization: Option<&'r [u8]>,
+    /// How many of the other headers are kept (the first ones, in request order), and their
+    /// bytes with their [`HEADER_PREFIX_BYTES`].
+    kept: usize,
+    kept_bytes: usize,
+    /// The body, cut at [`MAX_JOURNAL_BODY_BYTES`].
+    body: &'r [u8],
+    body_truncated: bool,
+}
+
+impl<'r> Layout<'r> {
+    fn of(
+        method: &'r Method,
+        path: &'r str,
+        outcome: &'r Outcome,
+        headers: &'r HeaderMap,
+        body: &'r [u8],
+    ) -> Self {
+        let mut path_end = path.len().min(MAX_PATH_BYTES);
+        while !path.is_char_boundary(path_end) {
+            path_end -= 1;
+        }
+        // One walk over the headers finds the `Authorization` value (the first, as
+        // `HeaderMap::get` would) and sizes the other headers kept: in order, until their
+        // names and values pass the cap.
+        let mut authorization = None;
+        let (mut kept, mut kept_bytes, mut header_bytes) = (0, 0, 0);
+        for (name, value) in headers {
+            if *name == header::AUTHORIZATION {
+                authorization = authorization.or(Some(value.as_bytes()));
+                continue;
+            }
+            // Past the cap the running total only grows, so nothing after is kept.
+            header_bytes += name.as_str().len() + value.len();
+            if header_bytes <= MAX_JOURNAL_HEADER_BYTES {
+                kept += 1;
+                kept_bytes += HEADER_PREFIX_BYTES + name.as_str().len() + value.len();
+            }
+        }
+        let body_end = body.len().min(MAX_JOURNAL_BODY_BYTES);
+        Self {
+            method: method.as_str(),
+            principal: outcome.principal.as_deref(),
+            path: &path[..path_end],
+            truncated: path_end < path.len(),
+            authorization: authorization.filter(|v| v.len() <= MAX_AUTHORIZATION_BYTES),
+            kept,
+            kept_bytes,
+            body: &body[..body_end],
+            body_truncated: body_end < body.len(),
+        }
+    }
+
+    /// The encoded entry's length.
+    fn len(&self) -> usize {
+        FIXED_BYTES
+            + self.method.len()
+            + self.principal.map_or(0, str::len)
+            + self.path.len()
+            + self.authorization.map_or(0, <[u8]>::len)
+            + self.kept_bytes
+            + self.body.len()
+    }
+
+    /// Encodes the entry into `out`, exactly [`Layout::len`] bytes long.
+    fn write(&self, outcome: &Outcome, headers: &HeaderMap, out: &mut [u8]) {
+        let path_end = self.path.len();
+        let authorization_end = self.authorization.map(|value| path_end + value.len());
+        let fixed = Fixed {
+            status: outcome.status,
+            at_nanos: outcome
+                .at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |since| {
+                    u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+                }),
+            latency_us: outcome.latency_us,
+            truncated: self.truncated,
+            body_truncated: self.body_truncated,
+            method_len: self.method.len(),
+            principal_len: self.principal.map(str::len),
+            path_end,
+            authorization_end,
+            headers_end: authorization_end.unwrap_or(path_end) + self.kept_bytes,
+        };
+        let mut cursor = Cursor { out, at: 0 };
+        fixed.write(&mut cursor);
+        cursor.put(self.method.as_bytes());
+        cursor.put(self.principal.unwrap_or_default().as_bytes());
+        cursor.put(self.path.as_bytes());
+        cursor.put(self.authorization.unwrap_or_default());
+        let others = headers
+            .iter()
+            .filter(|(name, _)| *name != header::AUTHORIZATION)
+            .take(self.kept);
+        for (name, value) in others {
+            // Both fit a u16: a name or value longer than the header cap is never kept.
+            cursor.put(&(name.as_str().len() as u16).to_le_bytes());
+            cursor.put(&(value.len() as u16).to_le_bytes());
+            cursor.put(name.as_str().as_bytes());
+            cursor.put(value.as_bytes());
+        }
+        cursor.put(self.body);
+        debug_assert_eq!(cursor.at, cursor.out.len());
+    }
+}
+
+/// One encoded entry in the journal's buffer, read without copying for the filters.
+#[derive(Clone, Copy)]
+struct Encoded<'j>(&'j [u8]);
+
+impl<'j> Encoded<'j> {
+    fn fixed(self) -> Fixed {
+        Fixed::read(self.0)
+    }
+
+    fn method(self, fixed: &Fixed) -> &'j [u8] {
+        &self.0[FIXED_BYTES..FIXED_BYTES + fixed.method_len]
+    }
+
+    fn path(self, fixed: &Fixed) -> &'j str {
+        let copied = FIXED_BYTES + fixed.method_len + fixed.principal_len.unwrap_or(0);
+        std::str::from_utf8(&self.0[copied..copied + fixed.path_end]).unwrap_or_default()
+    }
+}
+
 /// Whether a header or JSON key names a secret.
 fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -317,17 +495,49 @@ pub(crate) struct JournalFilter {
     pub(crate) status: Option<u16>,
 }
 
+/// Where one entry lies: its first byte in the count of bytes ever written to the ring, and
+/// its length.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u64,
+    len: u32,
+}
+
+/// What each entry costs besides its encoded bytes: its [`Span`].
+const SPAN_BYTES: usize = std::mem::size_of::<Span>();
+
+/// The entries, encoded one after the other in one buffer used as a ring: a request is
+/// written where the last one ended (at the start again when it would not fit before the
+/// end), over the oldest entries. Writing runs through memory in order, with no allocation
+/// and nothing to free per request.
 #[derive(Debug, Default)]
-struct Entries {
-    queue: VecDeque<Recorded>,
+struct Ring {
+    /// The journal's capacity in bytes, allocated (zeroed, so that the kernel maps the pages
+    /// in only as they are first written) at the first entry.
+    buffer: Vec<u8>,
+    /// The kept entries, oldest first.
+    spans: VecDeque<Span>,
+    /// Bytes ever written, padding included: where the next entry goes, modulo the capacity.
+    written: u64,
+    /// What the kept entries cost, their spans included: at most the capacity.
     bytes: usize,
+}
+
+impl Ring {
+    fn entries(&self) -> impl Iterator<Item = Encoded<'_>> {
+        let capacity = self.buffer.len() as u64;
+        self.spans.iter().map(move |span| {
+            let at = (span.start % capacity) as usize;
+            Encoded(&self.buffer[at..at + span.len as usize])
+        })
+    }
 }
 
 /// The most recent requests of one API, at most [`JOURNAL_CAPACITY_BYTES`] of them.
 #[derive(Debug)]
 pub(crate) struct Journal {
     capacity: usize,
-    entries: Mutex<Entries>,
+    ring: Mutex<Ring>,
 }
 
 impl Default for Journal {
@@ -340,50 +550,83 @@ impl Journal {
     fn with_capacity(capacity: usize) -> Self {
         Self {
             capacity,
-            entries: Mutex::default(),
+            ring: Mutex::default(),
         }
     }
 
-    pub(crate) fn push(&self, entry: Recorded) {
-        let cost = entry.cost();
-        let mut entries = self.entries.lock();
-        while entries.bytes + cost > self.capacity {
-            let Some(oldest) = entries.queue.pop_front() else {
+    /// Journals a request: bounded copies of `path`, the `Authorization` value, the other
+    /// `headers` (up to [`MAX_JOURNAL_HEADER_BYTES`]) and `body`, dropping the oldest
+    /// entries to make room.
+    pub(crate) fn push(
+        &self,
+        method: &Method,
+        path: &str,
+        outcome: Outcome,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) {
+        let layout = Layout::of(method, path, &outcome, headers, body);
+        let len = layout.len();
+        let cost = len + SPAN_BYTES;
+        if cost > self.capacity {
+            // Larger than the whole journal (only a journal of a few KiB has such entries).
+            return;
+        }
+        let capacity = self.capacity as u64;
+        let mut ring = self.ring.lock();
+        let ring = &mut *ring;
+        if ring.buffer.is_empty() {
+            ring.buffer = vec![0; self.capacity];
+        }
+        let mut start = ring.written;
+        if start % capacity + len as u64 > capacity {
+            start = start.next_multiple_of(capacity);
+        }
+        let end = start + len as u64;
+        // The oldest entries go: those the new one writes over (everything that started more
+        // than a capacity before its end), and those past the byte budget.
+        while let Some(oldest) = ring.spans.front().copied() {
+            if oldest.start >= end.saturating_sub(capacity) && ring.bytes + cost <= self.capacity {
                 break;
-            };
-            entries.bytes -= oldest.cost();
+            }
+            ring.spans.pop_front();
+            ring.bytes -= oldest.len as usize + SPAN_BYTES;
         }
-        entries.bytes += cost;
-        entries.queue.push_back(entry);
+        let at = (start % capacity) as usize;
+        layout.write(&outcome, headers, &mut ring.buffer[at..at + len]);
+        ring.spans.push_back(Span {
+            start,
+            len: len as u32,
+        });
+        ring.written = end;
+        ring.bytes += cost;
     }
 
+    /// Forgets every entry (the buffer is kept for the next ones).
     pub(crate) fn clear(&self) {
-        let mut entries = self.entries.lock();
-        entries.queue = VecDeque::new();
-        entries.bytes = 0;
+        let mut ring = self.ring.lock();
+        ring.spans = VecDeque::new();
+        ring.written = 0;
+        ring.bytes = 0;
     }
 
     /// The entries that match `filter`, oldest first, formatted outside the lock.
     pub(crate) fn matching(&self, filter: &JournalFilter) -> Vec<JournalEntry> {
         let selected: Vec<Recorded> = {
-            let entries = self.entries.lock();
-            entries
-                .queue
-                .iter()
-                .filter(|e| {
-                    filter
-                        .method
-                        .as_ref()
-                        .is_none_or(|m| m.eq_ignore_ascii_case(e.method.as_str()))
+            let ring = self.ring.lock();
+            ring.entries()
+                .filter(|encoded| {
+                    let fixed = encoded.fixed();
+                    filter.status.is_none_or(|s| s == fixed.status)
+                        && filter.method.as_ref().is_none_or(|m| {
+                            m.as_bytes().eq_ignore_ascii_case(encoded.method(&fixed))
+                        })
+                        && filter
+                            .path
+                            .as_ref()
+                            .is_none_or(|p| encoded.path(&fixed).contains(p.as_str()))
                 })
-                .filter(|e| {
-                    filter
-                        .path
-                        .as_ref()
-                        .is_none_or(|p| e.path().contains(p.as_str()))
-                })
-                .filter(|e| filter.status.is_none_or(|s| s == e.status))
-                .cloned()
+                .map(|encoded| Recorded::decode(encoded.0))
                 .collect()
         };
         selected
@@ -417,29 +660,33 @@ mod tests {
         let journal = Journal::with_capacity(256 * 1024);
         let long = format!("/api/v1/{}", "a".repeat(32 * 1024));
         for _ in 0..6_000 {
-            journal.push(Recorded::new(
+            journal.push(
                 &Method::GET,
                 &long,
                 Outcome::now(401),
                 &HeaderMap::new(),
                 b"",
-            ));
+            );
         }
-        let entries = journal.entries.lock();
+        let entries = journal.ring.lock();
         assert!(entries.bytes <= 256 * 1024, "{} bytes", entries.bytes);
         assert_eq!(
             entries.bytes,
-            entries.queue.iter().map(Recorded::cost).sum::<usize>()
+            entries
+                .spans
+                .iter()
+                .map(|span| span.len as usize + SPAN_BYTES)
+                .sum::<usize>()
         );
         assert!(
-            entries.queue.len() > 50,
+            entries.spans.len() > 50,
             "{} entries kept",
-            entries.queue.len()
+            entries.spans.len()
         );
         assert!(
             entries
-                .queue
-                .iter()
+                .entries()
+                .map(|encoded| Recorded::decode(encoded.0))
                 .all(|e| e.path().len() == MAX_PATH_BYTES && e.truncated)
         );
         drop(entries);
@@ -536,5 +783,96 @@ mod tests {
         let entry = Recorded::new(&Method::GET, "/p", Outcome::now(200), &headers, b"");
         assert_eq!(entry.token().as_deref(), Some("panel_\u{2026}4f60"));
         assert_eq!(entry.headers().len(), 1, "{:?}", entry.headers());
+    }
+
+    /// A request as the ring test pushes it.
+    #[derive(Debug, Clone)]
+    struct Pushed {
+        path: String,
+        status: u16,
+        principal: Option<String>,
+        authorization: bool,
+        body: Vec<u8>,
+    }
+
+    fn pushed() -> impl proptest::strategy::Strategy<Value = Pushed> {
+        use proptest::prelude::*;
+        (
+            "/[a-z0-9/]{0,300}",
+            200u16..600,
+            proptest::option::of("[a-z_0-9]{1,12}"),
+            any::<bool>(),
+            proptest::collection::vec(any::<u8>(), 0..600),
+        )
+            .prop_map(|(path, status, principal, authorization, body)| Pushed {
+                path,
+                status,
+                principal,
+                authorization,
+                body,
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The ring keeps the newest requests, in order and intact, within its capacity,
+        /// and uses it: what it dropped would not have fitted (less an entry's worth
+        /// lost where the ring wraps, and one where the oldest kept entry starts).
+        #[test]
+        fn the_ring_keeps_the_newest_requests_intact_within_its_capacity(
+            requests in proptest::collection::vec(pushed(), 1..200),
+            capacity in 2_048usize..16_384,
+        ) {
+            let journal = Journal::with_capacity(capacity);
+            let mut headers = HeaderMap::new();
+            headers.insert("x-trace", http::HeaderValue::from_static("t"));
+            let mut with_authorization = headers.clone();
+            with_authorization.insert(
+                header::AUTHORIZATION,
+                http::HeaderValue::from_static("Bearer panel_acct1_7f3c9a2b5d1e4f60"),
+            );
+            let (mut pushed_cost, mut largest) = (0, 0);
+            for request in &requests {
+                let outcome = Outcome {
+                    principal: request.principal.as_deref().map(Arc::from),
+                    ..Outcome::now(request.status)
+                };
+                let headers = if request.authorization { &with_authorization } else { &headers };
+                let cost = Layout::of(&Method::PUT, &request.path, &outcome, headers, &request.body)
+                    .len()
+                    + SPAN_BYTES;
+                pushed_cost += cost;
+                largest = largest.max(cost);
+                journal.push(&Method::PUT, &request.path, outcome, headers, &request.body);
+            }
+            let kept = journal.matching(&JournalFilter::default());
+            proptest::prop_assert!(!kept.is_empty() && kept.len() <= requests.len());
+            let newest = &requests[requests.len() - kept.len()..];
+            for (shown, request) in kept.iter().zip(newest) {
+                proptest::prop_assert_eq!(&shown.path, &request.path);
+                proptest::prop_assert_eq!(shown.status, request.status);
+                proptest::prop_assert_eq!(&shown.method, "PUT");
+                proptest::prop_assert_eq!(&shown.principal, &request.principal);
+                proptest::prop_assert_eq!(shown.token.is_some(), request.authorization);
+                proptest::prop_assert_eq!(shown.headers.get("x-trace").map(String::as_str), Some("t"));
+                let body = Recorded::new(
+                    &Method::PUT,
+                    "/",
+                    Outcome::now(200),
+                    &HeaderMap::new(),
+                    &request.body,
+                )
+                .shown_body();
+                proptest::prop_assert_eq!(&shown.body, &body);
+            }
+            let ring = journal.ring.lock();
+            proptest::prop_assert!(ring.bytes <= capacity);
+            if pushed_cost >= capacity {
+                proptest::prop_assert!(
+                    ring.bytes + 2 * largest >= capacity,
+                    "{} of {} bytes kept, entries up to {}", ring.bytes, capacity, largest
+                );
+            }
+        }
     }
 }
