@@ -92,6 +92,18 @@ impl Load {
         duration: Duration,
         scratch: &Path,
     ) -> anyhow::Result<LoadResult> {
+        let mut results = run_together(vec![self.start(case, addr, duration, scratch)?])?;
+        Ok(results.remove(0))
+    }
+
+    /// Starts wrk against `addr` for `duration`, to be waited on by [`run_together`].
+    pub(crate) fn start(
+        &self,
+        case: &Case,
+        addr: SocketAddr,
+        duration: Duration,
+        scratch: &Path,
+    ) -> anyhow::Result<Running> {
         let mut command = match &self.cpus {
             Some(cpus) => {
                 let mut c = Command::new("taskset");
@@ -122,32 +134,70 @@ impl Load {
         };
         command.arg(url).stdin(Stdio::null()).stdout(Stdio::piped());
         let started = Instant::now();
-        let mut child = command.spawn().context("cannot run wrk")?;
-        let deadline = started + duration + GRACE;
-        // wrk's CPU ticks, read while it runs (`taskset` execs it, so the pid is wrk's); the
-        // last read is at most one poll before it exits.
-        let mut client_ticks = 0;
-        loop {
-            if let Ok(ticks) = proc::ProcessTicks::read(child.id()) {
-                client_ticks = ticks.total();
+        let child = command.spawn().context("cannot run wrk")?;
+        Ok(Running {
+            child,
+            started,
+            deadline: started + duration + GRACE,
+            client_ticks: 0,
+            wall: None,
+        })
+    }
+}
+
+/// One wrk run under way.
+#[derive(Debug)]
+pub(crate) struct Running {
+    child: std::process::Child,
+    started: Instant,
+    deadline: Instant,
+    /// wrk's CPU ticks, as last read while it ran.
+    client_ticks: u64,
+    /// How long it ran, once it has exited.
+    wall: Option<f64>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.wall.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Waits for every run in `runs` (wrk processes running at the same time) and reads their
+/// reports, in order. A run past its deadline is killed, and the others with it.
+pub(crate) fn run_together(mut runs: Vec<Running>) -> anyhow::Result<Vec<LoadResult>> {
+    while runs.iter().any(|run| run.wall.is_none()) {
+        for run in runs.iter_mut().filter(|run| run.wall.is_none()) {
+            // wrk's CPU ticks, read while it runs (`taskset` execs it, so the pid is wrk's);
+            // the last read is at most one poll before it exits.
+            if let Ok(ticks) = proc::ProcessTicks::read(run.child.id()) {
+                run.client_ticks = ticks.total();
             }
-            if child.try_wait()?.is_some() {
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
+            if run.child.try_wait()?.is_some() {
+                run.wall = Some(run.started.elapsed().as_secs_f64());
+            } else if Instant::now() > run.deadline {
                 bail!("wrk ran past its deadline");
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        let wall = started.elapsed().as_secs_f64();
-        let output = child.wait_with_output()?;
-        ensure!(output.status.success(), "wrk failed ({})", output.status);
-        let mut result = parse(&String::from_utf8_lossy(&output.stdout))?;
-        result.client_busy = client_ticks as f64 / proc::TICKS_PER_SEC / wall.max(0.001);
-        Ok(result)
+        std::thread::sleep(Duration::from_millis(50));
     }
+    let mut results = Vec::with_capacity(runs.len());
+    for run in runs.iter_mut() {
+        let mut stdout = String::new();
+        if let Some(mut out) = run.child.stdout.take() {
+            std::io::Read::read_to_string(&mut out, &mut stdout)?;
+        }
+        let status = run.child.wait()?;
+        ensure!(status.success(), "wrk failed ({status})");
+        let mut result = parse(&stdout)?;
+        let wall = run.wall.unwrap_or(0.0);
+        result.client_busy = run.client_ticks as f64 / proc::TICKS_PER_SEC / wall.max(0.001);
+        results.push(result);
+    }
+    Ok(results)
 }
 
 /// Reads wrk's report: `Requests/sec:`, the `--latency` percentiles, errors.

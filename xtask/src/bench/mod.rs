@@ -21,6 +21,7 @@ mod instructions;
 mod load;
 mod proc;
 mod report;
+mod side_by_side;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -280,15 +281,36 @@ impl Bench {
                 )?);
                 floor_runs.push(measure("floor", &floor, case, &load, &scratch, false)?);
             }
+            // Side by side, the figure the machine's drift does not move: it needs the
+            // server and wrk on cores of their own.
+            let side = if pin {
+                let servers = SideBySideServers {
+                    mock: &mock,
+                    baseline: &baseline,
+                    floor: &floor,
+                    quiet: measure_log.then_some(&quiet),
+                };
+                measure_side_by_side(case, &servers, &load, self.rounds, &scratch)?
+            } else {
+                SideBySide::default()
+            };
             if measure_log {
                 // The mock at its default level against the mock at warn, paired by round.
-                log_cost = Some(report::Row::new(*case, mock_runs.clone(), quiet_runs));
+                log_cost = Some(
+                    report::Row::new(*case, mock_runs.clone(), quiet_runs).side_by_side(side.log),
+                );
             }
             floor_rows.push(report::FloorRow {
-                floor: report::Row::new(*case, floor_runs.clone(), baseline_runs.clone()),
-                mock: report::Row::new(*case, mock_runs.clone(), floor_runs),
+                floor: report::Row::new(*case, floor_runs.clone(), baseline_runs.clone())
+                    .side_by_side(side.floor_baseline),
+                mock: report::Row::new(*case, mock_runs.clone(), floor_runs)
+                    .side_by_side(side.mock_floor),
             });
-            rows.push(report::Row::new(*case, mock_runs, baseline_runs));
+            rows.push(
+                report::Row::new(*case, mock_runs, baseline_runs)
+                    .side_by_side(side.mock_baseline)
+                    .same_server(side.baseline_twice),
+            );
         }
         print!("{}", report::render(&rows, log_cost.as_ref()));
         print!("{}", report::render_floor(&floor_rows));
@@ -323,6 +345,81 @@ impl Bench {
         }
         Ok(())
     }
+}
+
+/// The servers of one case's side-by-side rounds.
+struct SideBySideServers<'l> {
+    mock: &'l Launch,
+    baseline: &'l Launch,
+    floor: &'l Launch,
+    /// The mock at `warn`, for the access log's cost.
+    quiet: Option<&'l Launch>,
+}
+
+/// What one case's side-by-side rounds measured, pair by pair, a run per round.
+#[derive(Debug, Default)]
+struct SideBySide {
+    mock_baseline: Vec<side_by_side::PairRun>,
+    floor_baseline: Vec<side_by_side::PairRun>,
+    mock_floor: Vec<side_by_side::PairRun>,
+    /// The mock at its default level against the mock at `warn`.
+    log: Vec<side_by_side::PairRun>,
+    /// The baseline against a second copy of itself: what the method itself cannot tell
+    /// apart.
+    baseline_twice: Vec<side_by_side::PairRun>,
+}
+
+/// Starts every server of `servers` once (two baselines), warms them up together, then
+/// measures each pair side by side in every one of `rounds`.
+fn measure_side_by_side(
+    case: &Case,
+    servers: &SideBySideServers<'_>,
+    load: &Load,
+    rounds: u64,
+    scratch: &Path,
+) -> anyhow::Result<SideBySide> {
+    let target = &requests(case)[0].1;
+    let mut started = Vec::new();
+    let mut start =
+        |label: &'static str, launch: &Launch| -> anyhow::Result<side_by_side::Target> {
+            let (server, addr, _) = start(label, launch, target, scratch)?;
+            println!("{} (side by side): {label} on {addr}", case.name);
+            let target = side_by_side::Target {
+                pid: server.pid(),
+                addr,
+            };
+            started.push(server);
+            Ok(target)
+        };
+    let mock = start("mock", servers.mock)?;
+    let baseline = start("baseline", servers.baseline)?;
+    let copy = start("baseline copy", servers.baseline)?;
+    let floor = start("floor", servers.floor)?;
+    let quiet = servers
+        .quiet
+        .map(|launch| start("mock at warn", launch))
+        .transpose()?;
+    let all: Vec<_> = [mock, baseline, copy, floor]
+        .into_iter()
+        .chain(quiet)
+        .collect();
+    side_by_side::warm_up(&all, case, load, WARMUP, scratch)?;
+    let mut side = SideBySide::default();
+    for _ in 0..rounds {
+        let pair = |a, b| side_by_side::run(a, b, case, load, load.duration, scratch);
+        side.mock_baseline.push(pair(mock, baseline)?);
+        side.floor_baseline.push(pair(floor, baseline)?);
+        side.mock_floor.push(pair(mock, floor)?);
+        side.baseline_twice.push(pair(baseline, copy)?);
+        if let Some(quiet) = quiet {
+            side.log.push(pair(mock, quiet)?);
+        }
+        for server in &mut started {
+            server.ensure_running()?;
+            trim_log(&server.log)?;
+        }
+    }
+    Ok(side)
 }
 
 /// Builds the mock and the optimized xtask (whose `bench-baseline` is the baseline).
@@ -386,8 +483,9 @@ impl Server {
             .iter()
             .map(|a| a.replace("{addr}", &addr))
             .collect();
-        let log_file =
-            File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+        File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+        // Appended to, so that a log trimmed while the server runs goes on from its new end.
+        let log_file = std::fs::OpenOptions::new().append(true).open(log)?;
         // `taskset` execs the server, so the child's pid is the server's.
         let mut command = match &launch.cpus {
             Some(cpus) => {

@@ -87,6 +87,29 @@ impl MachineTicks {
     }
 }
 
+/// A process's time on a CPU in nanoseconds, summed over its threads (the first field of
+/// each `/proc/<pid>/task/<tid>/schedstat`): the scheduler's own count, far finer than
+/// [`ProcessTicks`]' 10 ms ticks. A thread that has exited no longer counts, so it is for
+/// servers whose threads live as long as they do.
+pub(crate) fn cpu_ns(pid: u32) -> anyhow::Result<u64> {
+    let tasks = format!("/proc/{pid}/task");
+    let mut total = 0;
+    for task in std::fs::read_dir(&tasks).with_context(|| format!("cannot read {tasks}"))? {
+        let path = task?.path().join("schedstat");
+        // A thread that exits between the listing and the read is simply not counted.
+        let Ok(schedstat) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        total += on_cpu_ns(&schedstat).with_context(|| format!("malformed {}", path.display()))?;
+    }
+    Ok(total)
+}
+
+/// The nanoseconds on a CPU in a `schedstat` line (`on-cpu waiting timeslices`).
+fn on_cpu_ns(schedstat: &str) -> Option<u64> {
+    schedstat.split_whitespace().next()?.parse().ok()
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on every Linux this runs on).
 pub(crate) const TICKS_PER_SEC: f64 = 100.0;
 
@@ -107,5 +130,25 @@ mod tests {
             })
         );
         assert_eq!(ProcessTicks::parse("4242 (cut) S 1 2"), None);
+    }
+
+    #[test]
+    fn a_schedstat_line_starts_with_the_time_on_a_cpu() {
+        assert_eq!(on_cpu_ns("1582060 20 3\n"), Some(1_582_060));
+        assert_eq!(on_cpu_ns(""), None);
+    }
+
+    #[test]
+    fn this_process_has_spent_time_on_a_cpu() {
+        // Spins until the count has grown by 5 ms, for at most 5 s of wall time.
+        let spent = cpu_ns(std::process::id()).unwrap();
+        let started = std::time::Instant::now();
+        let grown = loop {
+            let now = cpu_ns(std::process::id()).unwrap();
+            if now >= spent + 5_000_000 || started.elapsed() > std::time::Duration::from_secs(5) {
+                break now - spent;
+            }
+        };
+        assert!(grown >= 5_000_000, "{grown} ns");
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::side_by_side::{PairRun, Share};
 use super::{Case, CpuPerRequest, Measurement};
 
 // Targets from the issue (the case's own throughput and p99 ratios are in `Case`).
@@ -27,6 +28,12 @@ pub(crate) struct Row {
     mock_cpu: CpuPerRequest,
     /// The same for what it is compared with.
     baseline_cpu: CpuPerRequest,
+    /// The two side by side (the measured server as `a`), a run per round; none when the
+    /// bench could not pin them.
+    side: Vec<PairRun>,
+    /// The baseline side by side with a copy of itself, a run per round: the method's own
+    /// spread.
+    same: Vec<PairRun>,
 }
 
 /// The medians over `runs` of the server's user and of its system CPU time a request.
@@ -66,6 +73,45 @@ impl Row {
             round_ratios,
             round_p99_ratios,
             round_cpu_ratios,
+            side: Vec::new(),
+            same: Vec::new(),
+        }
+    }
+
+    /// The same servers' side-by-side runs.
+    pub(crate) fn side_by_side(mut self, runs: Vec<PairRun>) -> Self {
+        self.side = runs;
+        self
+    }
+
+    /// The baseline's runs side by side with a copy of itself.
+    pub(crate) fn same_server(mut self, runs: Vec<PairRun>) -> Self {
+        self.same = runs;
+        self
+    }
+
+    /// The median of the side-by-side runs' ratios, when there are any: the figure the
+    /// machine's drift does not move, and so the one judged.
+    fn side_ratio(&self) -> Option<f64> {
+        (!self.side.is_empty()).then(|| median(&pair_ratios(&self.side)))
+    }
+
+    /// The judged ratio, its verdict, what it is, and its rounds.
+    fn headline(&self) -> (f64, &'static str, &'static str, String) {
+        let target = self.case.target_ratio;
+        match self.side_ratio() {
+            Some(ratio) => (
+                ratio,
+                verdict(ratio >= target),
+                "side by side, req per server CPU-s",
+                listed(&pair_ratios(&self.side)),
+            ),
+            None => (
+                self.ratio(),
+                throughput_verdict(self),
+                "one after the other, req/s",
+                self.rounds(),
+            ),
         }
     }
 
@@ -84,13 +130,19 @@ impl Row {
     }
 
     fn rounds(&self) -> String {
-        let ratios: Vec<String> = self
-            .round_ratios
-            .iter()
-            .map(|r| format!("{r:.2}"))
-            .collect();
-        ratios.join(", ")
+        listed(&self.round_ratios)
     }
+}
+
+/// Each side-by-side run's ratio.
+fn pair_ratios(runs: &[PairRun]) -> Vec<f64> {
+    runs.iter().map(PairRun::ratio).collect()
+}
+
+/// `values` to two decimals, comma-separated.
+fn listed(values: &[f64]) -> String {
+    let shown: Vec<String> = values.iter().map(|r| format!("{r:.2}")).collect();
+    shown.join(", ")
 }
 
 /// `a`'s requests per second over `b`'s.
@@ -164,14 +216,16 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
         &mut out,
         &[
             "case",
+            "ratio (target)",
+            "measured",
+            "per round",
             "mock req/s",
             "baseline req/s",
-            "ratio (target)",
+            "one after the other: ratio",
+            "req per server CPU-s ratio",
             "mock p99",
             "baseline p99",
             "p99 ratio (target)",
-            "req per server CPU-s ratio (target)",
-            "ratio per round",
             "failed answers (mock/baseline)",
             "machine busy, cores (mock/baseline)",
             "wrk busy (mock/baseline)",
@@ -184,26 +238,33 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
             baseline,
             ..
         } = row;
-        let ratio = row.ratio();
+        let (ratio, judged, how, rounds) = row.headline();
         let p99_ratio = row.p99_ratio();
         let p99_verdict = match case.max_p99_ratio {
             Some(max) => format!("(≤ {max}) {}", verdict(p99_ratio <= max)),
             None => "(no target)".to_owned(),
         };
         let cpu_ratio = row.cpu_ratio();
+        // One after the other, the CPU-normalised ratio is judged only when nothing better is.
+        let cpu_verdict = match row.side_ratio() {
+            Some(_) => String::new(),
+            None => format!(
+                " (≥ {}) {}",
+                case.target_ratio,
+                verdict(cpu_ratio >= case.target_ratio)
+            ),
+        };
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.0} | {ratio:.2}× (≥ {}) {} | {:.2} ms | {:.2} ms | {p99_ratio:.2}× {p99_verdict} | {cpu_ratio:.2}× (≥ {}) {} | {} | {}/{} | {:.2}/{:.2} | {:.0}%/{:.0}% |",
+            "| {} | {ratio:.2}× (≥ {}) {judged} | {how} | {rounds} | {:.0} | {:.0} | {:.2}× ({}) | {cpu_ratio:.2}×{cpu_verdict} | {:.2} ms | {:.2} ms | {p99_ratio:.2}× {p99_verdict} | {}/{} | {:.2}/{:.2} | {:.0}%/{:.0}% |",
             case.name,
+            case.target_ratio,
             mock.load.requests_per_sec,
             baseline.load.requests_per_sec,
-            case.target_ratio,
-            throughput_verdict(row),
+            row.ratio(),
+            row.rounds(),
             mock.load.p99_ms,
             baseline.load.p99_ms,
-            case.target_ratio,
-            verdict(cpu_ratio >= case.target_ratio),
-            row.rounds(),
             mock.load.failures,
             baseline.load.failures,
             mock.machine_busy_cores,
@@ -212,6 +273,7 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
             baseline.load.client_busy * 100.0,
         );
     }
+    side_by_side_notes(&mut out, rows);
     client_bound(&mut out, rows);
     table_head(
         &mut out,
@@ -239,40 +301,93 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
         );
     }
     if let Some(log) = log_cost {
-        let (default, quiet) = (log.mock, log.baseline);
-        let raw = 1.0 - log.ratio();
-        let cpu = 1.0 - log.cpu_ratio();
-        let rounds: Vec<String> = log
-            .round_ratios
-            .iter()
-            .map(|ratio| format!("{:.1}%", (1.0 - ratio) * 100.0))
-            .collect();
-        let _ = writeln!(
-            out,
-            "\naccess log at the default level ({}): {:.0} req/s vs {:.0} at warn, cost {:.1}% of throughput (per round: {}), {:.1}% per server CPU-s (target < {MAX_LOG_COST_PERCENT}%) {}",
-            log.case.name,
-            default.load.requests_per_sec,
-            quiet.load.requests_per_sec,
-            raw * 100.0,
-            rounds.join(", "),
-            cpu * 100.0,
-            verdict(raw * 100.0 < MAX_LOG_COST_PERCENT),
-        );
+        log_cost_line(&mut out, log);
     }
     let _ = writeln!(
         out,
-        "\nratio: the median over the rounds of the mock's requests/s over the baseline's in the \
-         run just after, under the same wrk load (req/s, p99 and wrk busy: each server's median \
-         run); ratio per round: each interleaved pair's ratio, whose spread is the machine's noise; \
-         p99 ratio and req per server CPU-s: medians of the pairs' ratios too, the latter \
-         normalised by each server's own CPU time; \
+        "\nratio: the judged figure. Side by side (when the server and wrk have cores of their own): \
+         the mock and the baseline on the server core at once, each under its own wrk, and the median \
+         over the rounds of the mock's requests per CPU-second over the baseline's, which is the \
+         throughput each reaches on a core of its own when the core bounds it; the machine's drift \
+         slows both at once and leaves the ratio. One after the other (req/s, p99, wrk busy: each \
+         server's median run): each round runs the mock, then the baseline, each alone, and its ratio \
+         carries whatever the machine did in between, which the per-round spread shows; the \
+         req per server CPU-s ratio normalises those runs by each server's own CPU time. \
          wrk busy: wrk's CPU time over its run, in % of the one core its one thread can use \
-         (from {:.0}% a run counts as bound by the load generator, and a ratio it caps is \
-         UNSURE: read the req per server CPU-s ratio, which wrk does not cap); \
+         (from {:.0}% a run counts as bound by the load generator; without side-by-side runs a \
+         ratio it caps is UNSURE and the req per server CPU-s ratio is judged as well). \
          RSS and first answer: the worst over the cases.",
         CLIENT_BOUND_BUSY * 100.0
     );
     out
+}
+
+/// The access log's cost: side by side when measured so, else one after the other.
+fn log_cost_line(out: &mut String, log: &Row) {
+    let (default, quiet) = (log.mock, log.baseline);
+    let raw = 1.0 - log.ratio();
+    let cpu = 1.0 - log.cpu_ratio();
+    let rounds: Vec<String> = log
+        .round_ratios
+        .iter()
+        .map(|ratio| format!("{:.1}%", (1.0 - ratio) * 100.0))
+        .collect();
+    let solo = format!(
+        "{:.0} req/s vs {:.0} at warn, cost {:.1}% of throughput (per round: {}), {:.1}% per server CPU-s",
+        default.load.requests_per_sec,
+        quiet.load.requests_per_sec,
+        raw * 100.0,
+        rounds.join(", "),
+        cpu * 100.0,
+    );
+    let _ = match log.side_ratio() {
+        Some(ratio) => {
+            let side = 1.0 - ratio;
+            let rounds: Vec<String> = pair_ratios(&log.side)
+                .iter()
+                .map(|ratio| format!("{:.1}%", (1.0 - ratio) * 100.0))
+                .collect();
+            writeln!(
+                out,
+                "\naccess log at the default level ({}): side by side with the mock at warn, cost {:.1}% per server CPU-s (per round: {}) (target < {MAX_LOG_COST_PERCENT}%) {}; one after the other: {solo}",
+                log.case.name,
+                side * 100.0,
+                rounds.join(", "),
+                verdict(side * 100.0 < MAX_LOG_COST_PERCENT),
+            )
+        }
+        None => writeln!(
+            out,
+            "\naccess log at the default level ({}): {solo} (target < {MAX_LOG_COST_PERCENT}%) {}",
+            log.case.name,
+            verdict(raw * 100.0 < MAX_LOG_COST_PERCENT),
+        ),
+    };
+}
+
+/// How busy the shared core was in the side-by-side runs, and what the method gives for the
+/// baseline against a copy of itself.
+fn side_by_side_notes(out: &mut String, rows: &[Row]) {
+    for row in rows.iter().filter(|row| !row.side.is_empty()) {
+        let busy: Vec<f64> = row.side.iter().map(|run| run.server_core_busy).collect();
+        let _ = write!(
+            out,
+            "\nside by side ({}): the server core was {:.0}% busy (median);",
+            row.case.name,
+            median(&busy) * 100.0,
+        );
+        if row.same.is_empty() {
+            out.push('\n');
+        } else {
+            let same = pair_ratios(&row.same);
+            let _ = writeln!(
+                out,
+                " the baseline against a copy of itself, measured the same way: {:.2}× (per round: {}), the method's own spread.",
+                median(&same),
+                listed(&same),
+            );
+        }
+    }
 }
 
 /// A line for each median run whose wrk was (nearly) always busy: that server could have
@@ -284,14 +399,17 @@ fn client_bound(out: &mut String, rows: &[Row]) {
             ("baseline", &row.baseline, "the ratio is an upper bound"),
         ] {
             if bound_by_load_generator(run) {
+                let read = match row.side_ratio() {
+                    Some(ratio) => format!("the side-by-side ratio ({ratio:.2}×)"),
+                    None => format!("the req per server CPU-s ratio ({:.2}×)", row.cpu_ratio()),
+                };
                 let _ = writeln!(
                     out,
                     "\nbound by the load generator ({}): wrk was {:.0}% busy against the {label}, whose {:.0} req/s \
-                     is a lower bound; {bound}, and the req per server CPU-s ratio ({:.2}×) is the one to read.",
+                     is a lower bound; {bound}, and {read} is the one to read.",
                     row.case.name,
                     run.load.client_busy * 100.0,
                     run.load.requests_per_sec,
-                    row.cpu_ratio(),
                 );
             }
         }
@@ -313,29 +431,52 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
         &mut out,
         &[
             "case",
-            "floor req/s",
             "floor / baseline",
             "per round",
             "mock / floor",
             "per round",
+            "measured",
+            "one after the other: floor / baseline, mock / floor",
+            "floor req/s",
             "floor p99",
             "server CPU a request, user (mock / floor / baseline)",
             "system (mock / floor / baseline)",
+            "side by side, CPU a request (mock / floor / baseline)",
         ],
     );
     for FloorRow { floor, mock } in rows {
         // The floor row compares the floor with the baseline; the mock row, the mock with the floor.
         let (mock_cpu, floor_cpu, baseline_cpu) =
             (mock.mock_cpu, floor.mock_cpu, floor.baseline_cpu);
+        let (floor_ratio, _, how, floor_rounds) = floor.headline();
+        let (mock_ratio, _, _, mock_rounds) = mock.headline();
+        let side_cpu = if floor.side.is_empty() || mock.side.is_empty() {
+            "—".to_owned()
+        } else {
+            // The median CPU time a request of one side of a pair, in µs.
+            let us = |runs: &[PairRun], share: fn(&PairRun) -> &Share| {
+                let ns: Vec<f64> = runs
+                    .iter()
+                    .map(|run| share(run).cpu_ns_per_request())
+                    .collect();
+                median(&ns) / 1000.0
+            };
+            format!(
+                "{:.1} / {:.1} / {:.1} µs",
+                us(&mock.side, |run| &run.a),
+                us(&floor.side, |run| &run.a),
+                us(&floor.side, |run| &run.b),
+            )
+        };
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.2}× | {} | {:.2}× | {} | {:.2} ms | {:.1} / {:.1} / {:.1} µs | {:.1} / {:.1} / {:.1} µs |",
+            "| {} | {floor_ratio:.2}× | {floor_rounds} | {mock_ratio:.2}× | {mock_rounds} | {how} | {:.2}× ({}), {:.2}× ({}) | {:.0} | {:.2} ms | {:.1} / {:.1} / {:.1} µs | {:.1} / {:.1} / {:.1} µs | {side_cpu} |",
             floor.case.name,
-            floor.mock.load.requests_per_sec,
             floor.ratio(),
             floor.rounds(),
             mock.ratio(),
             mock.rounds(),
+            floor.mock.load.requests_per_sec,
             floor.mock.load.p99_ms,
             mock_cpu.user_us,
             floor_cpu.user_us,
@@ -350,9 +491,10 @@ pub(crate) fn render_floor(rows: &[FloorRow]) -> String {
         "\nfloor: the baseline doing, per request, the least work any faithful mock must do (SHA-256 token \
          lookup, rate-limit and Vary headers, a journal entry, a queued access line); floor / baseline \
          is the most any mock can reach on this machine, mock / floor what the mock costs beyond it. \
-         Server CPU a request: each server's user and system CPU time over its measured run divided \
-         by wrk's requests (medians over the rounds), which says whether a gap is the server's own \
-         code (user) or the kernel's work for it (system). \
+         Server CPU a request: each server's user and system CPU time over its measured run (one after \
+         the other) divided by wrk's requests (medians over the rounds), which says whether a gap is \
+         the server's own code (user) or the kernel's work for it (system); side by side, its whole CPU \
+         time a request, from the scheduler's count. \
          In the write-mixed case the floor answers the POSTs from captured bodies and keeps no console: \
          it bounds the per-request work, not the state a write changes."
     );
@@ -543,8 +685,14 @@ mod tests {
         assert!(passed.contains("| 0.95× (≥ 0.9) PASS |"), "{passed}");
         // The CPU-normalised ratio has its own verdict, which wrk does not cap: each run
         // here spends the same CPU, so it follows the requests.
-        assert!(upper.contains("| 0.92× (≥ 0.9) PASS | 0.92 |"), "{upper}");
-        assert!(lower.contains("| 0.80× (≥ 0.9) MISS | 0.80 |"), "{lower}");
+        assert!(
+            upper.contains("| 0.92× (0.92) | 0.92× (≥ 0.9) PASS |"),
+            "{upper}"
+        );
+        assert!(
+            lower.contains("| 0.80× (0.80) | 0.80× (≥ 0.9) MISS |"),
+            "{lower}"
+        );
     }
 
     #[test]
@@ -565,14 +713,82 @@ mod tests {
         let table = render_floor(&[FloorRow { floor, mock }]);
         assert!(
             table.contains(
-                "| GET /servers | 85 | 0.85× | 0.80, 0.85, 0.90 | 0.80× | 0.75, 0.80, 0.90 |"
+                "| GET /servers | 0.85× | 0.80, 0.85, 0.90 | 0.80× | 0.75, 0.80, 0.90 | one after the other, req/s |"
             ),
             "{table}"
         );
         // The floor's median run: 85 requests; the baseline's: 100.
         assert!(
-            table.contains("| 6451.6 / 4705.9 / 4000.0 µs | 9677.4 / 7058.8 / 6000.0 µs |"),
+            table.contains(
+                "| 85 | 1.00 ms | 6451.6 / 4705.9 / 4000.0 µs | 9677.4 / 7058.8 / 6000.0 µs | — |"
+            ),
             "{table}"
         );
+    }
+
+    /// A side-by-side run in which `a` spent `a_us` and `b` spent `b_us` of CPU a request.
+    fn pair(a_us: f64, b_us: f64) -> PairRun {
+        let share = |us: f64| crate::bench::side_by_side::Share {
+            load: LoadResult {
+                requests: 1_000,
+                ..LoadResult::default()
+            },
+            cpu_ns: (us * 1_000_000.0) as u64,
+        };
+        PairRun {
+            a: share(a_us),
+            b: share(b_us),
+            server_core_busy: 0.98,
+        }
+    }
+
+    #[test]
+    fn side_by_side_runs_decide_the_verdict_over_runs_one_after_the_other() {
+        let case = crate::bench::CASES[0];
+        // One after the other the machine sped up for the mock: 1.10, a PASS on its own.
+        // Side by side the mock spends 10 µs a request to the baseline's 8.5: 0.85.
+        let row = Row::new(case, vec![run(110.0)], vec![run(100.0)])
+            .side_by_side(vec![pair(10.0, 8.5), pair(10.0, 8.6), pair(10.0, 8.4)])
+            .same_server(vec![pair(8.0, 8.08), pair(8.0, 7.92), pair(8.0, 8.0)]);
+        let table = render(&[row], None);
+        assert!(
+            table.contains(
+                "| GET /servers | 0.85× (≥ 0.9) MISS | side by side, req per server CPU-s | 0.85, 0.86, 0.84 | 110 | 100 | 1.10× (1.10) | 1.10× |"
+            ),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "the server core was 98% busy (median); the baseline against a copy of itself, \
+                 measured the same way: 1.00× (per round: 1.01, 0.99, 1.00)"
+            ),
+            "{table}"
+        );
+        // The access log's cost, side by side: the mock at its default level spends 10.4 µs
+        // to the mock at warn's 10: a 3.8% cost, whatever the runs one after the other say.
+        let log =
+            Row::new(case, vec![run(80.0)], vec![run(100.0)]).side_by_side(vec![pair(10.4, 10.0)]);
+        let table = render(&[], Some(&log));
+        assert!(
+            table.contains("side by side with the mock at warn, cost 3.8% per server CPU-s (per round: 3.8%) (target < 5%) PASS; one after the other: 80 req/s vs 100 at warn, cost 20.0%"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn the_floor_table_reads_side_by_side_runs_when_there_are_some() {
+        let case = crate::bench::CASES[0];
+        let floor =
+            Row::new(case, vec![run(80.0)], vec![run(100.0)]).side_by_side(vec![pair(9.0, 8.1)]);
+        let mock =
+            Row::new(case, vec![run(60.0)], vec![run(80.0)]).side_by_side(vec![pair(10.0, 9.0)]);
+        let table = render_floor(&[FloorRow { floor, mock }]);
+        assert!(
+            table.contains(
+                "| GET /servers | 0.90× | 0.90 | 0.90× | 0.90 | side by side, req per server CPU-s | 0.80× (0.80), 0.75× (0.75) |"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("| 10.0 / 9.0 / 8.1 µs |"), "{table}");
     }
 }
