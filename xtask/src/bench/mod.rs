@@ -8,6 +8,10 @@
 //! bodies the mock answered with; the mock runs at its default log level, its access log
 //! going to a file. With two cores or more, the server is pinned to core 0 and wrk to core 1,
 //! so the load generator never takes the server's CPU (both servers then get one core).
+//! Then, with two cores, it starts every server of the case once more and measures each pair
+//! side by side (`side_by_side.rs`): both on the server core at once, each under its own wrk,
+//! compared by requests per CPU-second, the ratio the machine's drift does not move and the
+//! one judged; the baseline against a copy of itself shows the method's own spread.
 //! It prints the ratios, p99s, requests per server CPU-second, idle RSS and time to the
 //! first answer, with PASS/MISS against the targets, and exits 0 whatever the verdicts.
 //! It fails only when a server cannot be built, does not start or dies, or wrk fails.
