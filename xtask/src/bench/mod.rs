@@ -384,7 +384,7 @@ fn measure_side_by_side(
 ) -> anyhow::Result<SideBySide> {
     let target = &requests(case)[0].1;
     let mut started = Vec::new();
-    let mut start =
+    let mut launch_one =
         |label: &'static str, launch: &Launch| -> anyhow::Result<side_by_side::Target> {
             let (server, addr, _) = start(label, launch, target, scratch)?;
             println!("{} (side by side): {label} on {addr}", case.name);
@@ -395,13 +395,13 @@ fn measure_side_by_side(
             started.push(server);
             Ok(target)
         };
-    let mock = start("mock", servers.mock)?;
-    let baseline = start("baseline", servers.baseline)?;
-    let copy = start("baseline copy", servers.baseline)?;
-    let floor = start("floor", servers.floor)?;
+    let mock = launch_one("mock", servers.mock)?;
+    let baseline = launch_one("baseline", servers.baseline)?;
+    let copy = launch_one("baseline copy", servers.baseline)?;
+    let floor = launch_one("floor", servers.floor)?;
     let quiet = servers
         .quiet
-        .map(|launch| start("mock at warn", launch))
+        .map(|launch| launch_one("mock at warn", launch))
         .transpose()?;
     let all: Vec<_> = [mock, baseline, copy, floor]
         .into_iter()

@@ -327,32 +327,31 @@ fn log_cost_line(out: &mut String, log: &Row) {
     let (default, quiet) = (log.mock, log.baseline);
     let raw = 1.0 - log.ratio();
     let cpu = 1.0 - log.cpu_ratio();
-    let rounds: Vec<String> = log
-        .round_ratios
-        .iter()
-        .map(|ratio| format!("{:.1}%", (1.0 - ratio) * 100.0))
-        .collect();
+    // A ratio of the mock at its default level over the mock at warn, as a cost.
+    let costs = |ratios: &[f64]| -> String {
+        let shown: Vec<String> = ratios
+            .iter()
+            .map(|ratio| format!("{:.1}%", (1.0 - ratio) * 100.0))
+            .collect();
+        shown.join(", ")
+    };
     let solo = format!(
         "{:.0} req/s vs {:.0} at warn, cost {:.1}% of throughput (per round: {}), {:.1}% per server CPU-s",
         default.load.requests_per_sec,
         quiet.load.requests_per_sec,
         raw * 100.0,
-        rounds.join(", "),
+        costs(&log.round_ratios),
         cpu * 100.0,
     );
     let _ = match log.side_ratio() {
         Some(ratio) => {
             let side = 1.0 - ratio;
-            let rounds: Vec<String> = pair_ratios(&log.side)
-                .iter()
-                .map(|ratio| format!("{:.1}%", (1.0 - ratio) * 100.0))
-                .collect();
             writeln!(
                 out,
                 "\naccess log at the default level ({}): side by side with the mock at warn, cost {:.1}% per server CPU-s (per round: {}) (target < {MAX_LOG_COST_PERCENT}%) {}; one after the other: {solo}",
                 log.case.name,
                 side * 100.0,
-                rounds.join(", "),
+                costs(&pair_ratios(&log.side)),
                 verdict(side * 100.0 < MAX_LOG_COST_PERCENT),
             )
         }
@@ -728,13 +727,7 @@ mod tests {
 
     /// A side-by-side run in which `a` spent `a_us` and `b` spent `b_us` of CPU a request.
     fn pair(a_us: f64, b_us: f64) -> PairRun {
-        let share = |us: f64| crate::bench::side_by_side::Share {
-            load: LoadResult {
-                requests: 1_000,
-                ..LoadResult::default()
-            },
-            cpu_ns: (us * 1_000_000.0) as u64,
-        };
+        let share = |us: f64| Share::measured(1_000, (us * 1_000_000.0) as u64);
         PairRun {
             a: share(a_us),
             b: share(b_us),

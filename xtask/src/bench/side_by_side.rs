@@ -26,6 +26,18 @@ pub(crate) struct Share {
 }
 
 impl Share {
+    /// `requests` answered for `cpu_ns` of CPU time, as a test sets one up.
+    #[cfg(test)]
+    pub(crate) fn measured(requests: u64, cpu_ns: u64) -> Self {
+        Self {
+            load: LoadResult {
+                requests,
+                ..LoadResult::default()
+            },
+            cpu_ns,
+        }
+    }
+
     pub(crate) fn cpu_ns_per_request(&self) -> f64 {
         self.cpu_ns as f64 / self.load.requests.max(1) as f64
     }
@@ -111,23 +123,13 @@ pub(crate) fn warm_up(
 mod tests {
     use super::*;
 
-    fn share(requests: u64, cpu_ns: u64) -> Share {
-        Share {
-            load: LoadResult {
-                requests,
-                ..LoadResult::default()
-            },
-            cpu_ns,
-        }
-    }
-
     #[test]
     fn the_ratio_is_requests_per_cpu_second_whatever_the_requests() {
         // `a` answered fewer requests (the scheduler gave it less of the core) but spent
         // 8 µs on each against `b`'s 10: it is the faster server.
         let run = PairRun {
-            a: share(40_000, 320_000_000),
-            b: share(60_000, 600_000_000),
+            a: Share::measured(40_000, 320_000_000),
+            b: Share::measured(60_000, 600_000_000),
             server_core_busy: 0.92,
         };
         assert!((run.ratio() - 1.25).abs() < 1e-12, "{}", run.ratio());
