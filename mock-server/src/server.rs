@@ -153,6 +153,11 @@ pub(crate) async fn serve<S: Answer>(
     // No timer for hyper: each connection's watchdog keeps the read timeout of request heads
     // (`watchdog.rs`), at no cost per request.
     http.keep_alive(true).header_read_timeout(None);
+    // One flat buffer per answer, not a `writev` of the head and the body: the answers are
+    // small JSON bodies, and copying one into the head's buffer costs less than the kernel's
+    // second iovec. Side by side on one core, `GET /servers` ran 4% more requests per
+    // CPU-second this way, and the console's 100 lines 2% more. TLS wants it flat anyway.
+    http.writev(false);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut connections = JoinSet::new();
     loop {

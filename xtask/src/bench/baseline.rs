@@ -10,9 +10,12 @@
 //! and the mock's other requirements ask of any faithful mock, each in its cheapest form —
 //! the token looked up by its SHA-256 digest (tokens are kept only as digests), the
 //! rate-limit headers with the request's own `remaining` and `Vary: Origin`, a journal entry
-//! owning a copy of the path and token, and an access line queued for a writer thread. What
-//! the floor loses to bare hyper no mock can win back; what the mock loses to the floor is
-//! the mock's own.
+//! owning a copy of the path and token, and an access line queued for a writer thread. It
+//! also serves with the mock's own hyper settings (each answer written as one flat buffer,
+//! hyper's `writev(false)`), so that what the mock loses to the floor is the mock's own code.
+//!
+//! With `--flat` the bare baseline serves with those settings too: what hyper's own tuning
+//! gives bare hyper, so that the bench can say how much of the mock's ratio it is.
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
@@ -49,9 +52,13 @@ pub(crate) struct Baseline {
     /// The only accepted bearer token.
     #[arg(long)]
     token: String,
-    /// Be the floor: also do the per-request work every faithful mock must do.
+    /// Be the floor: also do the per-request work every faithful mock must do, and serve
+    /// with the mock's hyper settings (implies `--flat`).
     #[arg(long)]
     floor: bool,
+    /// Write each answer as one flat buffer (hyper's `writev(false)`), as the mock does.
+    #[arg(long)]
+    flat: bool,
 }
 
 /// What every connection shares: the bodies, the expected header and the rate-limit counter.
@@ -65,6 +72,8 @@ struct State {
     window: AtomicU64,
     /// The floor's extra work, with `--floor`.
     floor: Option<Floor>,
+    /// Answers go out as one flat buffer, not a `writev` of head and body.
+    flat: bool,
 }
 
 /// The work every faithful mock does per request, each part in its cheapest form.
@@ -295,6 +304,7 @@ impl Baseline {
             started: Instant::now(),
             window: AtomicU64::new(0),
             floor: self.floor.then(|| Floor::new(&self.token).start_writer()),
+            flat: self.flat || self.floor,
         });
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -317,13 +327,15 @@ async fn serve(addr: SocketAddr, state: Arc<State>) -> anyhow::Result<()> {
         let _ = stream.set_nodelay(true);
         let state = Arc::clone(&state);
         tokio::spawn(async move {
+            let flat = state.flat;
             let service = service_fn(move |req| {
                 let response = state.respond(&req);
                 async move { Ok::<_, Infallible>(response) }
             });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let mut http = http1::Builder::new();
+            // The mock's own hyper setting (`mock-server/src/server.rs`), or hyper's default.
+            http.writev(!flat);
+            let _ = http.serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
@@ -342,6 +354,7 @@ mod tests {
             started: Instant::now(),
             window: AtomicU64::new(0),
             floor: floor.then(|| Floor::new("secret")),
+            flat: floor,
         }
     }
 

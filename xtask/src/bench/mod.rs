@@ -206,6 +206,11 @@ impl Bench {
             args: [baseline.args.clone(), vec!["--floor".to_owned()]].concat(),
             ..baseline.clone()
         };
+        // Bare hyper with the one hyper setting the mock changes: what that setting gives.
+        let flat = Launch {
+            args: [baseline.args.clone(), vec!["--flat".to_owned()]].concat(),
+            ..baseline.clone()
+        };
         let cases: Vec<Case> = CASES
             .into_iter()
             .enumerate()
@@ -258,6 +263,7 @@ impl Bench {
         let mut rows = Vec::new();
         let mut floor_rows = Vec::new();
         let mut log_cost = None;
+        let mut tuned = Vec::new();
         for (i, case) in cases.iter().enumerate() {
             let mut mock_runs = Vec::new();
             let mut baseline_runs = Vec::new();
@@ -293,6 +299,7 @@ impl Bench {
                     baseline: &baseline,
                     floor: &floor,
                     quiet: measure_log.then_some(&quiet),
+                    flat: measure_log.then_some(&flat),
                 };
                 measure_side_by_side(case, &servers, &load, self.rounds, &scratch)?
             } else {
@@ -303,6 +310,9 @@ impl Bench {
                 log_cost = Some(
                     report::Row::new(*case, mock_runs.clone(), quiet_runs).side_by_side(side.log),
                 );
+            }
+            if measure_log {
+                tuned = side.flat;
             }
             floor_rows.push(report::FloorRow {
                 floor: report::Row::new(*case, floor_runs.clone(), baseline_runs.clone())
@@ -317,6 +327,9 @@ impl Bench {
             );
         }
         print!("{}", report::render(&rows, log_cost.as_ref()));
+        if let Some(first) = rows.first() {
+            print!("{}", report::render_tuned(first, &tuned));
+        }
         print!("{}", report::render_floor(&floor_rows));
         if self.proxy {
             let proxy = Launch {
@@ -358,6 +371,8 @@ struct SideBySideServers<'l> {
     floor: &'l Launch,
     /// The mock at `warn`, for the access log's cost.
     quiet: Option<&'l Launch>,
+    /// Bare hyper with the mock's hyper setting, for what that setting gives.
+    flat: Option<&'l Launch>,
 }
 
 /// What one case's side-by-side rounds measured, pair by pair, a run per round.
@@ -371,6 +386,8 @@ struct SideBySide {
     /// The baseline against a second copy of itself: what the method itself cannot tell
     /// apart.
     baseline_twice: Vec<side_by_side::PairRun>,
+    /// Bare hyper with the mock's hyper setting against bare hyper.
+    flat: Vec<side_by_side::PairRun>,
 }
 
 /// Starts every server of `servers` once (two baselines), warms them up together, then
@@ -403,9 +420,14 @@ fn measure_side_by_side(
         .quiet
         .map(|launch| launch_one("mock at warn", launch))
         .transpose()?;
+    let flat = servers
+        .flat
+        .map(|launch| launch_one("baseline, writev off", launch))
+        .transpose()?;
     let all: Vec<_> = [mock, baseline, copy, floor]
         .into_iter()
         .chain(quiet)
+        .chain(flat)
         .collect();
     side_by_side::warm_up(&all, case, load, WARMUP, scratch)?;
     let mut side = SideBySide::default();
@@ -417,6 +439,9 @@ fn measure_side_by_side(
         side.baseline_twice.push(pair(baseline, copy)?);
         if let Some(quiet) = quiet {
             side.log.push(pair(mock, quiet)?);
+        }
+        if let Some(flat) = flat {
+            side.flat.push(pair(flat, baseline)?);
         }
         for server in &mut started {
             server.ensure_running()?;

@@ -364,6 +364,31 @@ fn log_cost_line(out: &mut String, log: &Row) {
     };
 }
 
+/// What the one hyper setting the mock changes (each answer written as one flat buffer,
+/// `writev(false)`) gives bare hyper: side by side, bare hyper so tuned against bare hyper at
+/// hyper's defaults (`tuned`), and `row`'s judged ratio as it would read against the tuned
+/// one. The judged ratios compare with hyper's defaults, the issue's bare hyper; this line
+/// says how much of them the setting is.
+pub(crate) fn render_tuned(row: &Row, tuned: &[PairRun]) -> String {
+    let mut out = String::new();
+    let Some(judged) = row.side_ratio() else {
+        return out;
+    };
+    if tuned.is_empty() {
+        return out;
+    }
+    let gain = median(&pair_ratios(tuned));
+    let _ = writeln!(
+        out,
+        "
+hyper's writev off, as the mock serves ({}): bare hyper so tuned runs {gain:.2}× bare hyper at hyper's defaults side by side (per round: {}); against it the mock's {judged:.2}× would read {:.2}×",
+        row.case.name,
+        listed(&pair_ratios(tuned)),
+        judged / gain,
+    );
+    out
+}
+
 /// How busy the shared core was in the side-by-side runs, and what the method gives for the
 /// baseline against a copy of itself.
 fn side_by_side_notes(out: &mut String, rows: &[Row]) {
@@ -783,5 +808,28 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("| 10.0 / 9.0 / 8.1 µs |"), "{table}");
+    }
+
+    #[test]
+    fn the_tuned_line_divides_the_judged_ratio_by_what_the_setting_gives_bare_hyper() {
+        let case = crate::bench::CASES[0];
+        // The mock spends 10 µs a request to bare hyper's 9 (0.90); bare hyper with writev
+        // off spends 8.65 µs to its own 9 at the defaults (1.04).
+        let row = Row::new(case, vec![run(90.0)], vec![run(100.0)]).side_by_side(vec![
+            pair(10.0, 9.0),
+            pair(10.0, 9.0),
+            pair(10.0, 9.0),
+        ]);
+        let tuned = [pair(8.65, 9.0), pair(8.7, 9.0), pair(8.6, 9.0)];
+        let line = render_tuned(&row, &tuned);
+        assert!(
+            line.contains(
+                "bare hyper so tuned runs 1.04× bare hyper at hyper's defaults side by side (per round: 1.04, 1.03, 1.05); against it the mock's 0.90× would read 0.87×"
+            ),
+            "{line}"
+        );
+        // Without side-by-side runs there is nothing to say.
+        let alone = Row::new(case, vec![run(90.0)], vec![run(100.0)]);
+        assert_eq!(render_tuned(&alone, &tuned), "");
     }
 }
