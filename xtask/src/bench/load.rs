@@ -44,7 +44,7 @@ pub(crate) fn ensure_installed(programs: &[&str], package: &str) -> anyhow::Resu
     Ok(())
 }
 
-/// What one wrk run measured.
+/// What one load generator's run measured.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct LoadResult {
     pub(crate) requests: u64,
@@ -53,8 +53,8 @@ pub(crate) struct LoadResult {
     pub(crate) p99_ms: f64,
     /// Answers that were not 2xx or 3xx, and socket errors.
     pub(crate) failures: u64,
-    /// wrk's CPU time over its run's wall time: the share of one core its one thread used.
-    /// Near 1, wrk is the bottleneck and the server could have answered more.
+    /// The load generator's CPU time over its run's wall time: the share of one core its one
+    /// thread used. Near 1, it is the bottleneck and the server could have answered more.
     pub(crate) client_busy: f64,
 }
 
@@ -132,29 +132,51 @@ impl Load {
                 format!("http://{addr}")
             }
         };
-        command.arg(url).stdin(Stdio::null()).stdout(Stdio::piped());
+        command.arg(url);
+        Running::spawn(command, "wrk", duration, parse)
+    }
+}
+
+/// One run of a load generator (wrk, or oha for the tail) under way.
+#[derive(Debug)]
+pub(crate) struct Running {
+    child: std::process::Child,
+    /// The load generator's name, for errors.
+    tool: &'static str,
+    /// Reads its report.
+    parse: fn(&str) -> anyhow::Result<LoadResult>,
+    started: Instant,
+    deadline: Instant,
+    /// Its CPU ticks, as last read while it ran.
+    client_ticks: u64,
+    /// How long it ran, once it has exited.
+    wall: Option<f64>,
+}
+
+impl Running {
+    /// Starts `command` (a load generator bounded by its own `duration`, its report on
+    /// stdout), to be waited on by [`run_together`] and read by `parse`.
+    pub(crate) fn spawn(
+        mut command: Command,
+        tool: &'static str,
+        duration: Duration,
+        parse: fn(&str) -> anyhow::Result<LoadResult>,
+    ) -> anyhow::Result<Running> {
+        command.stdin(Stdio::null()).stdout(Stdio::piped());
         let started = Instant::now();
-        let child = command.spawn().context("cannot run wrk")?;
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot run {tool}"))?;
         Ok(Running {
             child,
+            tool,
+            parse,
             started,
             deadline: started + duration + GRACE,
             client_ticks: 0,
             wall: None,
         })
     }
-}
-
-/// One wrk run under way.
-#[derive(Debug)]
-pub(crate) struct Running {
-    child: std::process::Child,
-    started: Instant,
-    deadline: Instant,
-    /// wrk's CPU ticks, as last read while it ran.
-    client_ticks: u64,
-    /// How long it ran, once it has exited.
-    wall: Option<f64>,
 }
 
 impl Drop for Running {
@@ -166,12 +188,12 @@ impl Drop for Running {
     }
 }
 
-/// Waits for every run in `runs` (wrk processes running at the same time) and reads their
+/// Waits for every run in `runs` (load generators running at the same time) and reads their
 /// reports, in order. A run past its deadline is killed, and the others with it.
 pub(crate) fn run_together(mut runs: Vec<Running>) -> anyhow::Result<Vec<LoadResult>> {
     while runs.iter().any(|run| run.wall.is_none()) {
         for run in runs.iter_mut().filter(|run| run.wall.is_none()) {
-            // wrk's CPU ticks, read while it runs (`taskset` execs it, so the pid is wrk's);
+            // Its CPU ticks, read while it runs (`taskset` execs it, so the pid is its own);
             // the last read is at most one poll before it exits.
             if let Ok(ticks) = proc::ProcessTicks::read(run.child.id()) {
                 run.client_ticks = ticks.total();
@@ -179,7 +201,7 @@ pub(crate) fn run_together(mut runs: Vec<Running>) -> anyhow::Result<Vec<LoadRes
             if run.child.try_wait()?.is_some() {
                 run.wall = Some(run.started.elapsed().as_secs_f64());
             } else if Instant::now() > run.deadline {
-                bail!("wrk ran past its deadline");
+                bail!("{} ran past its deadline", run.tool);
             }
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -191,8 +213,8 @@ pub(crate) fn run_together(mut runs: Vec<Running>) -> anyhow::Result<Vec<LoadRes
             std::io::Read::read_to_string(&mut out, &mut stdout)?;
         }
         let status = run.child.wait()?;
-        ensure!(status.success(), "wrk failed ({status})");
-        let mut result = parse(&stdout)?;
+        ensure!(status.success(), "{} failed ({status})", run.tool);
+        let mut result = (run.parse)(&stdout)?;
         let wall = run.wall.unwrap_or(0.0);
         result.client_busy = run.client_ticks as f64 / proc::TICKS_PER_SEC / wall.max(0.001);
         results.push(result);

@@ -11,7 +11,10 @@
 //! Then, with two cores, it starts every server of the case once more and measures each pair
 //! side by side (`side_by_side.rs`): both on the server core at once, each under its own wrk,
 //! compared by requests per CPU-second, the ratio the machine's drift does not move and the
-//! one judged; the baseline against a copy of itself shows the method's own spread.
+//! one judged; the baseline against a copy of itself shows the method's own spread. In the
+//! same rounds, a read case's tails are compared side by side at equal offered load
+//! (`tail.rs`: oha at a constant rate, well below either server's capacity), which judges
+//! the p99; wrk's p99 at saturation is printed beside it.
 //! It prints the ratios, p99s, requests per server CPU-second, idle RSS and time to the
 //! first answer, with PASS/MISS against the targets, and exits 0 whatever the verdicts.
 //! It fails only when a server cannot be built, does not start or dies, or wrk fails.
@@ -26,6 +29,7 @@ mod load;
 mod proc;
 mod report;
 mod side_by_side;
+mod tail;
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -82,8 +86,13 @@ pub(crate) struct Bench {
     /// (valgrind; installed with apt-get when missing): a figure that does not move with the
     /// machine's other load, with the mock at `warn` too for the access log's share.
     /// `--duration` is then the counted run's length (default 8 s).
-    #[arg(long, conflicts_with_all = ["proxy", "rounds", "mock_log", "no_pin", "connections"])]
+    #[arg(long, conflicts_with_all = ["proxy", "rounds", "mock_log", "no_pin", "connections", "tail_rate"])]
     instructions: bool,
+    /// Requests a second offered to each server in the tail runs of the read cases (side by
+    /// side at equal offered load, with oha): the two servers share one core, so it answers
+    /// twice this. Keep it well below what one core answers, or the p99 is a queue again.
+    #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    tail_rate: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -249,6 +258,18 @@ impl Bench {
             print!("{}", instructions::render(&rows));
             return Ok(());
         }
+        // The read cases' tails, side by side at equal offered load: oha on wrk's core.
+        let tail = if pin && cases.iter().any(|case| case.max_p99_ratio.is_some()) {
+            Some(tail::TailLoad {
+                program: tail::ensure_oha(&target)?,
+                rate: self.tail_rate,
+                connections: load.connections,
+                duration: load.duration,
+                cpus: load.cpus.clone(),
+            })
+        } else {
+            None
+        };
         println!(
             "wrk -t1 -c{} -d{}s after a {} s warm-up; {}",
             self.connections,
@@ -301,7 +322,7 @@ impl Bench {
                     quiet: measure_log.then_some(&quiet),
                     flat: measure_log.then_some(&flat),
                 };
-                measure_side_by_side(case, &servers, &load, self.rounds, &scratch)?
+                measure_side_by_side(case, &servers, &load, tail.as_ref(), self.rounds, &scratch)?
             } else {
                 SideBySide::default()
             };
@@ -320,13 +341,20 @@ impl Bench {
                 mock: report::Row::new(*case, mock_runs.clone(), floor_runs)
                     .side_by_side(side.mock_floor),
             });
-            rows.push(
-                report::Row::new(*case, mock_runs, baseline_runs)
-                    .side_by_side(side.mock_baseline)
-                    .same_server(side.baseline_twice),
-            );
+            let mut row = report::Row::new(*case, mock_runs, baseline_runs)
+                .side_by_side(side.mock_baseline)
+                .same_server(side.baseline_twice);
+            if let Some(load) = tail.as_ref().filter(|_| !side.tail.is_empty()) {
+                row = row.tail(report::Tail {
+                    offered: load.rate,
+                    runs: side.tail,
+                    same: side.tail_same,
+                });
+            }
+            rows.push(row);
         }
         print!("{}", report::render(&rows, log_cost.as_ref()));
+        print!("{}", report::render_tail(&rows));
         if let Some(first) = rows.first() {
             print!("{}", report::render_tuned(first, &tuned));
         }
@@ -388,14 +416,20 @@ struct SideBySide {
     baseline_twice: Vec<side_by_side::PairRun>,
     /// Bare hyper with the mock's hyper setting against bare hyper.
     flat: Vec<side_by_side::PairRun>,
+    /// The mock's tail against the baseline's, at equal offered load (read cases).
+    tail: Vec<tail::TailRun>,
+    /// The baseline's tail against a copy's, the same way.
+    tail_same: Vec<tail::TailRun>,
 }
 
 /// Starts every server of `servers` once (two baselines), warms them up together, then
-/// measures each pair side by side in every one of `rounds`.
+/// measures each pair side by side in every one of `rounds`; with `tail`, a read case's
+/// rounds also compare the mock's tail and a copy's with the baseline's at equal load.
 fn measure_side_by_side(
     case: &Case,
     servers: &SideBySideServers<'_>,
     load: &Load,
+    tail: Option<&tail::TailLoad>,
     rounds: u64,
     scratch: &Path,
 ) -> anyhow::Result<SideBySide> {
@@ -442,6 +476,11 @@ fn measure_side_by_side(
         }
         if let Some(flat) = flat {
             side.flat.push(pair(flat, baseline)?);
+        }
+        if let Some(tail) = tail.filter(|_| case.max_p99_ratio.is_some()) {
+            side.tail.push(tail.pair(mock.addr, baseline.addr, target)?);
+            side.tail_same
+                .push(tail.pair(baseline.addr, copy.addr, target)?);
         }
         for server in &mut started {
             server.ensure_running()?;

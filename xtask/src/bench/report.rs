@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::side_by_side::{PairRun, Share};
+use super::tail::TailRun;
 use super::{Case, CpuPerRequest, Measurement};
 
 // Targets from the issue (the case's own throughput and p99 ratios are in `Case`).
@@ -11,6 +12,47 @@ const MAX_FIRST_ANSWER_MS: f64 = 50.0;
 const MAX_LOG_COST_PERCENT: f64 = 5.0;
 /// wrk's busy share of its core from which a run counts as bound by the load generator.
 const CLIENT_BOUND_BUSY: f64 = 0.95;
+/// The share of the offered rate a server must have answered in every tail run for its p99
+/// to be a latency and not a queue.
+const TAIL_KEPT_UP: f64 = 0.95;
+
+/// A read case's tails side by side at equal offered load, a run per round.
+pub(crate) struct Tail {
+    /// Requests a second offered to each server.
+    pub(crate) offered: u64,
+    /// The measured server (`a`) against the baseline (`b`).
+    pub(crate) runs: Vec<TailRun>,
+    /// The baseline against a copy of itself: the method's own spread.
+    pub(crate) same: Vec<TailRun>,
+}
+
+impl Tail {
+    /// The judged figure: the median of the runs' p99 ratios.
+    fn ratio(&self) -> f64 {
+        median(&p99_ratios(&self.runs))
+    }
+
+    /// The least either server answered a second in any run.
+    fn lowest_served(&self) -> (f64, f64) {
+        let lowest =
+            |side: fn(&TailRun) -> f64| self.runs.iter().map(side).fold(f64::INFINITY, f64::min);
+        (
+            lowest(|run| run.a.requests_per_sec),
+            lowest(|run| run.b.requests_per_sec),
+        )
+    }
+
+    /// Whether both servers answered (nearly) the offered rate in every run.
+    fn kept_up(&self) -> bool {
+        let (a, b) = self.lowest_served();
+        a.min(b) >= TAIL_KEPT_UP * self.offered as f64
+    }
+}
+
+/// Each tail run's p99 ratio.
+fn p99_ratios(runs: &[TailRun]) -> Vec<f64> {
+    runs.iter().map(TailRun::p99_ratio).collect()
+}
 
 pub(crate) struct Row {
     pub(crate) case: Case,
@@ -34,6 +76,8 @@ pub(crate) struct Row {
     /// The baseline side by side with a copy of itself, a run per round: the method's own
     /// spread.
     same: Vec<PairRun>,
+    /// The tails side by side at equal offered load, which judge the p99 when measured.
+    tail: Option<Tail>,
 }
 
 /// The medians over `runs` of the server's user and of its system CPU time a request.
@@ -75,7 +119,14 @@ impl Row {
             round_cpu_ratios,
             side: Vec::new(),
             same: Vec::new(),
+            tail: None,
         }
+    }
+
+    /// The tails measured side by side at equal offered load.
+    pub(crate) fn tail(mut self, tail: Tail) -> Self {
+        self.tail = Some(tail);
+        self
     }
 
     /// The same servers' side-by-side runs.
@@ -240,9 +291,10 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
         } = row;
         let (ratio, judged, how, rounds) = row.headline();
         let p99_ratio = row.p99_ratio();
-        let p99_verdict = match case.max_p99_ratio {
-            Some(max) => format!("(≤ {max}) {}", verdict(p99_ratio <= max)),
-            None => "(no target)".to_owned(),
+        let p99_verdict = match (case.max_p99_ratio, &row.tail) {
+            (Some(_), Some(_)) => "(at saturation, not judged: see the tail)".to_owned(),
+            (Some(max), None) => format!("(≤ {max}) {}", verdict(p99_ratio <= max)),
+            (None, _) => "(no target)".to_owned(),
         };
         let cpu_ratio = row.cpu_ratio();
         // One after the other, the CPU-normalised ratio is judged only when nothing better is.
@@ -318,6 +370,87 @@ pub(crate) fn render(rows: &[Row], log_cost: Option<&Row>) -> String {
          ratio it caps is UNSURE and the req per server CPU-s ratio is judged as well). \
          RSS and first answer: the worst over the cases.",
         CLIENT_BOUND_BUSY * 100.0
+    );
+    out
+}
+
+/// The tails of the rows that measured them, side by side at equal offered load: the p99
+/// verdict of those cases.
+pub(crate) fn render_tail(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let tails: Vec<(&Row, &Tail)> = rows
+        .iter()
+        .filter_map(|row| row.tail.as_ref().map(|tail| (row, tail)))
+        .collect();
+    if tails.is_empty() {
+        return out;
+    }
+    table_head(
+        &mut out,
+        &[
+            "case (tail)",
+            "offered to each",
+            "p99 ratio (target)",
+            "per round",
+            "p99 mock / baseline",
+            "p50 mock / baseline",
+            "the baseline / a copy of itself",
+            "answered a second, lowest (mock / baseline)",
+            "failed answers (mock / baseline)",
+            "oha busy (mock / baseline)",
+        ],
+    );
+    for &(row, tail) in &tails {
+        let ratio = tail.ratio();
+        let target = row.case.max_p99_ratio.unwrap_or(f64::INFINITY);
+        let judged = if tail.kept_up() {
+            verdict(ratio <= target)
+        } else {
+            "UNSURE"
+        };
+        // The median over the runs of one figure of one side.
+        let of = |runs: &[TailRun], side: fn(&TailRun) -> f64| {
+            median(&runs.iter().map(side).collect::<Vec<_>>())
+        };
+        let (served_a, served_b) = tail.lowest_served();
+        let failures = |side: fn(&TailRun) -> u64| tail.runs.iter().map(side).sum::<u64>();
+        let _ = writeln!(
+            out,
+            "| {} | {} req/s | {ratio:.2}× (≤ {target}) {judged} | {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2}× ({}) | {served_a:.0} / {served_b:.0} | {}/{} | {:.0}%/{:.0}% |",
+            row.case.name,
+            tail.offered,
+            listed(&p99_ratios(&tail.runs)),
+            of(&tail.runs, |run| run.a.p99_ms),
+            of(&tail.runs, |run| run.b.p99_ms),
+            of(&tail.runs, |run| run.a.p50_ms),
+            of(&tail.runs, |run| run.b.p50_ms),
+            median(&p99_ratios(&tail.same)),
+            listed(&p99_ratios(&tail.same)),
+            failures(|run| run.a.failures),
+            failures(|run| run.b.failures),
+            of(&tail.runs, |run| run.a.client_busy) * 100.0,
+            of(&tail.runs, |run| run.b.client_busy) * 100.0,
+        );
+    }
+    for &(row, tail) in tails.iter().filter(|(_, tail)| !tail.kept_up()) {
+        let _ = writeln!(
+            out,
+            "\nthe tail of {} is UNSURE: a server answered less than {:.0}% of the {} req/s offered \
+             in some run, so its p99 is a queue again; run with a lower --tail-rate.",
+            row.case.name,
+            TAIL_KEPT_UP * 100.0,
+            tail.offered,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\ntail: the p99 judged. The mock and the baseline side by side on the server core, each sent \
+         the same constant rate by its own oha (open loop, latency counted from when each request was \
+         due), which both answer with room to spare: a p99 then is the server's latency, not the queue \
+         of wrk's saturating connections, and a stall of the shared core reaches both in the same \
+         seconds. The ratio is the median over the rounds of the mock's p99 over the baseline's; the \
+         baseline against a copy of itself, measured the same way, shows the spread the method leaves. \
+         The p99 in the first table comes from wrk at saturation, one after the other."
     );
     out
 }
@@ -831,5 +964,88 @@ mod tests {
         // Without side-by-side runs there is nothing to say.
         let alone = Row::new(case, vec![run(90.0)], vec![run(100.0)]);
         assert_eq!(render_tuned(&alone, &tuned), "");
+    }
+
+    /// A tail run in which `a`'s p99 was `a_ms` and `b`'s `b_ms`, both answering `served` a second.
+    fn tail_run(a_ms: f64, b_ms: f64, served: f64) -> TailRun {
+        let side = |p99_ms| LoadResult {
+            requests: served as u64 * 3,
+            requests_per_sec: served,
+            p50_ms: p99_ms / 4.0,
+            p99_ms,
+            failures: 0,
+            client_busy: 0.3,
+        };
+        TailRun {
+            a: side(a_ms),
+            b: side(b_ms),
+        }
+    }
+
+    #[test]
+    fn the_tail_at_equal_load_judges_the_p99_by_the_median_of_its_rounds() {
+        let case = crate::bench::CASES[0];
+        // At saturation, one after the other, the mock's p99 was 4× the baseline's.
+        let mut mock = run(90.0);
+        mock.load.p99_ms = 4.0;
+        let tail = |runs| Tail {
+            offered: 1000,
+            runs,
+            same: vec![tail_run(1.0, 1.1, 1000.0), tail_run(1.2, 1.0, 1000.0)],
+        };
+        // At equal load one round was unlucky (3.00), the other two 1.20 and 1.40: 1.40 PASS.
+        let passing = Row::new(case, vec![mock], vec![run(100.0)]).tail(tail(vec![
+            tail_run(1.2, 1.0, 1000.0),
+            tail_run(3.0, 1.0, 990.0),
+            tail_run(1.4, 1.0, 1000.0),
+        ]));
+        let table = render(std::slice::from_ref(&passing), None);
+        assert!(
+            table.contains("| 4.00× (at saturation, not judged: see the tail) |"),
+            "{table}"
+        );
+        assert!(!table.contains("(≤ 1.5) MISS"), "{table}");
+        let tail_table = render_tail(&[passing]);
+        assert!(
+            tail_table.contains(
+                "| GET /servers | 1000 req/s | 1.40× (≤ 1.5) PASS | 1.20, 3.00, 1.40 | 1.40 / 1.00 ms | 0.35 / 0.25 ms | 1.05× (0.91, 1.20) | 990 / 990 | 0/0 | 30%/30% |"
+            ),
+            "{tail_table}"
+        );
+        // Two rounds of three over the target: the median misses.
+        let missing = Row::new(case, vec![run(90.0)], vec![run(100.0)]).tail(tail(vec![
+            tail_run(1.2, 1.0, 1000.0),
+            tail_run(1.6, 1.0, 1000.0),
+            tail_run(2.0, 1.0, 1000.0),
+        ]));
+        let tail_table = render_tail(&[missing]);
+        assert!(
+            tail_table.contains("| 1.60× (≤ 1.5) MISS |"),
+            "{tail_table}"
+        );
+        assert!(!tail_table.contains("UNSURE"), "{tail_table}");
+    }
+
+    #[test]
+    fn a_tail_whose_server_did_not_keep_up_with_the_offered_rate_is_unsure() {
+        let case = crate::bench::CASES[1];
+        let row = Row::new(case, vec![run(90.0)], vec![run(100.0)]).tail(Tail {
+            offered: 1000,
+            runs: vec![tail_run(1.0, 1.0, 1000.0), tail_run(1.1, 1.0, 900.0)],
+            same: vec![tail_run(1.0, 1.0, 1000.0)],
+        });
+        let table = render_tail(&[row]);
+        assert!(table.contains("| 1.05× (≤ 1.5) UNSURE |"), "{table}");
+        assert!(
+            table.contains(
+                "the tail of GET /servers/123/console?lines=100 is UNSURE: a server answered less than 95% of the 1000 req/s offered"
+            ),
+            "{table}"
+        );
+        // Rows without a tail print nothing.
+        assert_eq!(
+            render_tail(&[Row::new(case, vec![run(90.0)], vec![run(100.0)])]),
+            ""
+        );
     }
 }
