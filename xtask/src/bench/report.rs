@@ -49,6 +49,13 @@ impl Tail {
     }
 }
 
+/// Each side-by-side run's p99 ratio: wrk's, at saturation.
+fn saturated_p99_ratios(runs: &[PairRun]) -> Vec<f64> {
+    runs.iter()
+        .map(|run| run.a.load.p99_ms / run.b.load.p99_ms.max(0.001))
+        .collect()
+}
+
 /// Each tail run's p99 ratio.
 fn p99_ratios(runs: &[TailRun]) -> Vec<f64> {
     runs.iter().map(TailRun::p99_ratio).collect()
@@ -398,6 +405,7 @@ pub(crate) fn render_tail(rows: &[Row]) -> String {
             "answered a second, lowest (mock / baseline)",
             "failed answers (mock / baseline)",
             "oha busy (mock / baseline)",
+            "at saturation, side by side: p99 ratio (baseline / copy)",
         ],
     );
     for &(row, tail) in &tails {
@@ -414,9 +422,18 @@ pub(crate) fn render_tail(rows: &[Row]) -> String {
         };
         let (served_a, served_b) = tail.lowest_served();
         let failures = |side: fn(&TailRun) -> u64| tail.runs.iter().map(side).sum::<u64>();
+        let saturated = if row.side.is_empty() {
+            "—".to_owned()
+        } else {
+            format!(
+                "{:.2}× ({:.2}×)",
+                median(&saturated_p99_ratios(&row.side)),
+                median(&saturated_p99_ratios(&row.same)),
+            )
+        };
         let _ = writeln!(
             out,
-            "| {} | {} req/s | {ratio:.2}× (≤ {target}) {judged} | {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2}× ({}) | {served_a:.0} / {served_b:.0} | {}/{} | {:.0}%/{:.0}% |",
+            "| {} | {} req/s | {ratio:.2}× (≤ {target}) {judged} | {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2}× ({}) | {served_a:.0} / {served_b:.0} | {}/{} | {:.0}%/{:.0}% | {saturated} |",
             row.case.name,
             tail.offered,
             listed(&p99_ratios(&tail.runs)),
@@ -450,7 +467,9 @@ pub(crate) fn render_tail(rows: &[Row]) -> String {
          of wrk's saturating connections, and a stall of the shared core reaches both in the same \
          seconds. The ratio is the median over the rounds of the mock's p99 over the baseline's; the \
          baseline against a copy of itself, measured the same way, shows the spread the method leaves. \
-         The p99 in the first table comes from wrk at saturation, one after the other."
+         The p99 in the first table comes from wrk at saturation, one after the other; the last \
+         column from wrk at saturation in the side-by-side throughput runs, where a server's queue \
+         grows with its CPU time a request."
     );
     out
 }
@@ -1008,7 +1027,7 @@ mod tests {
         let tail_table = render_tail(&[passing]);
         assert!(
             tail_table.contains(
-                "| GET /servers | 1000 req/s | 1.40× (≤ 1.5) PASS | 1.20, 3.00, 1.40 | 1.40 / 1.00 ms | 0.35 / 0.25 ms | 1.05× (0.91, 1.20) | 990 / 990 | 0/0 | 30%/30% |"
+                "| GET /servers | 1000 req/s | 1.40× (≤ 1.5) PASS | 1.20, 3.00, 1.40 | 1.40 / 1.00 ms | 0.35 / 0.25 ms | 1.05× (0.91, 1.20) | 990 / 990 | 0/0 | 30%/30% | — |"
             ),
             "{tail_table}"
         );
@@ -1018,11 +1037,23 @@ mod tests {
             tail_run(1.6, 1.0, 1000.0),
             tail_run(2.0, 1.0, 1000.0),
         ]));
+        // wrk's p99s in the side-by-side throughput runs: the mock's 2 ms to the baseline's
+        // 1, the baseline's 1 to its copy's 1.25.
+        let saturated = |a_ms, b_ms| {
+            let mut run = pair(10.0, 9.0);
+            run.a.load.p99_ms = a_ms;
+            run.b.load.p99_ms = b_ms;
+            run
+        };
+        let missing = missing
+            .side_by_side(vec![saturated(2.0, 1.0)])
+            .same_server(vec![saturated(1.0, 1.25)]);
         let tail_table = render_tail(&[missing]);
         assert!(
             tail_table.contains("| 1.60× (≤ 1.5) MISS |"),
             "{tail_table}"
         );
+        assert!(tail_table.contains("| 2.00× (0.80×) |"), "{tail_table}");
         assert!(!tail_table.contains("UNSURE"), "{tail_table}");
     }
 
