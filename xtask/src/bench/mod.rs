@@ -17,7 +17,8 @@
 //! the p99; wrk's p99 at saturation is printed beside it.
 //! It prints the ratios, p99s, requests per server CPU-second, idle RSS and time to the
 //! first answer, with PASS/MISS against the targets, and exits 0 whatever the verdicts.
-//! It fails only when a server cannot be built, does not start or dies, or wrk fails.
+//! It fails only when a server cannot be built, does not start or dies, or a load generator
+//! (wrk, or oha for the tail) cannot be installed, fails, overruns or reports no answer.
 //!
 //! A third server, the *floor* (the baseline with `--floor`), does on top of bare hyper the
 //! per-request work every faithful mock must do; the bench reports where the mock's gap to
@@ -477,10 +478,10 @@ fn measure_side_by_side(
         if let Some(flat) = flat {
             side.flat.push(pair(flat, baseline)?);
         }
-        if let Some(tail) = tail.filter(|_| case.max_p99_ratio.is_some()) {
-            side.tail.push(tail.pair(mock.addr, baseline.addr, target)?);
+        if let (Some(tail), Some(_), Some(path)) = (tail, case.max_p99_ratio, case.reads) {
+            side.tail.push(tail.pair(mock.addr, baseline.addr, path)?);
             side.tail_same
-                .push(tail.pair(baseline.addr, copy.addr, target)?);
+                .push(tail.pair(baseline.addr, copy.addr, path)?);
         }
         for server in &mut started {
             server.ensure_running()?;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::load::LoadResult;
 use super::side_by_side::{PairRun, Share};
 use super::tail::TailRun;
 use super::{Case, CpuPerRequest, Measurement};
@@ -42,10 +43,54 @@ impl Tail {
         )
     }
 
-    /// Whether both servers answered (nearly) the offered rate in every run.
-    fn kept_up(&self) -> bool {
-        let (a, b) = self.lowest_served();
-        a.min(b) >= TAIL_KEPT_UP * self.offered as f64
+    /// Why `side`'s p99s are not its latency at the offered rate, if they are not: a run in
+    /// which it answered less than [`TAIL_KEPT_UP`] of that rate (a queue again), or failed
+    /// answers (a timeout is in no percentile).
+    fn shortfall(&self, side: fn(&TailRun) -> &LoadResult) -> Option<String> {
+        let fewest = self
+            .runs
+            .iter()
+            .map(|run| side(run).requests_per_sec)
+            .fold(f64::INFINITY, f64::min);
+        let failed: u64 = self.runs.iter().map(|run| side(run).failures).sum();
+        if fewest < TAIL_KEPT_UP * self.offered as f64 {
+            Some(format!(
+                "answered {fewest:.0} a second of the {} offered in a run",
+                self.offered
+            ))
+        } else if failed > 0 {
+            Some(format!("failed {failed} answers"))
+        } else {
+            None
+        }
+    }
+
+    /// The verdict against `target`, and why when it is not the ratio's: the baseline's
+    /// shortfall, or the two ohas (nearly) always busy on their core, whose lag then counts as
+    /// latency, leave it open; the mock's shortfall at a rate the baseline kept up with is a
+    /// miss.
+    fn verdict(&self, target: f64) -> (&'static str, Option<String>) {
+        if let Some(why) = self.shortfall(|run| &run.b) {
+            return ("UNSURE", Some(format!("the baseline {why}")));
+        }
+        let clients_busy = self
+            .runs
+            .iter()
+            .map(|run| run.a.client_busy + run.b.client_busy)
+            .fold(0.0, f64::max);
+        if clients_busy >= CLIENT_BOUND_BUSY {
+            return (
+                "UNSURE",
+                Some(format!(
+                    "the two ohas kept their core {:.0}% busy in a run",
+                    clients_busy * 100.0
+                )),
+            );
+        }
+        if let Some(why) = self.shortfall(|run| &run.a) {
+            return ("MISS", Some(format!("the mock {why}")));
+        }
+        (verdict(self.ratio() <= target), None)
     }
 }
 
@@ -411,11 +456,7 @@ pub(crate) fn render_tail(rows: &[Row]) -> String {
     for &(row, tail) in &tails {
         let ratio = tail.ratio();
         let target = row.case.max_p99_ratio.unwrap_or(f64::INFINITY);
-        let judged = if tail.kept_up() {
-            verdict(ratio <= target)
-        } else {
-            "UNSURE"
-        };
+        let (judged, _) = tail.verdict(target);
         // The median over the runs of one figure of one side.
         let of = |runs: &[TailRun], side: fn(&TailRun) -> f64| {
             median(&runs.iter().map(side).collect::<Vec<_>>())
@@ -449,15 +490,21 @@ pub(crate) fn render_tail(rows: &[Row]) -> String {
             of(&tail.runs, |run| run.b.client_busy) * 100.0,
         );
     }
-    for &(row, tail) in tails.iter().filter(|(_, tail)| !tail.kept_up()) {
-        let _ = writeln!(
-            out,
-            "\nthe tail of {} is UNSURE: a server answered less than {:.0}% of the {} req/s offered \
-             in some run, so its p99 is a queue again; run with a lower --tail-rate.",
-            row.case.name,
-            TAIL_KEPT_UP * 100.0,
-            tail.offered,
-        );
+    for &(row, tail) in &tails {
+        let target = row.case.max_p99_ratio.unwrap_or(f64::INFINITY);
+        if let (judged, Some(why)) = tail.verdict(target) {
+            let _ = writeln!(
+                out,
+                "\nthe tail of {} is {judged}: {why}, so a p99 there is not the server's latency \
+                 at that rate{}.",
+                row.case.name,
+                if judged == "UNSURE" {
+                    "; run with a lower --tail-rate"
+                } else {
+                    ", which the baseline answered in full"
+                },
+            );
+        }
     }
     let _ = writeln!(
         out,
@@ -1058,25 +1105,91 @@ mod tests {
     }
 
     #[test]
-    fn a_tail_whose_server_did_not_keep_up_with_the_offered_rate_is_unsure() {
+    fn a_tail_the_baseline_or_the_load_generator_did_not_keep_up_with_is_unsure() {
         let case = crate::bench::CASES[1];
-        let row = Row::new(case, vec![run(90.0)], vec![run(100.0)]).tail(Tail {
-            offered: 1000,
-            runs: vec![tail_run(1.0, 1.0, 1000.0), tail_run(1.1, 1.0, 900.0)],
-            same: vec![tail_run(1.0, 1.0, 1000.0)],
-        });
-        let table = render_tail(&[row]);
-        assert!(table.contains("| 1.05× (≤ 1.5) UNSURE |"), "{table}");
+        let table = |runs: Vec<TailRun>| {
+            render_tail(&[
+                Row::new(case, vec![run(90.0)], vec![run(100.0)]).tail(Tail {
+                    offered: 1000,
+                    runs,
+                    same: vec![tail_run(1.0, 1.0, 1000.0)],
+                }),
+            ])
+        };
+        // The baseline answered 900 a second of the 1000 offered in the second run; the mock
+        // all of them. Each side's figures sit in their own place in the row.
+        let mut short = tail_run(1.1, 1.0, 1000.0);
+        short.b.requests_per_sec = 900.0;
+        short.a.failures = 0;
+        short.b.failures = 2;
+        short.a.client_busy = 0.4;
+        short.b.client_busy = 0.2;
+        let baseline_short = table(vec![tail_run(1.0, 1.0, 1000.0), short]);
         assert!(
-            table.contains(
-                "the tail of GET /servers/123/console?lines=100 is UNSURE: a server answered less than 95% of the 1000 req/s offered"
+            baseline_short.contains(
+                "| 1.05× (≤ 1.5) UNSURE | 1.00, 1.10 | 1.05 / 1.00 ms | 0.26 / 0.25 ms | 1.00× (1.00) | 1000 / 900 | 0/2 | 35%/25% |"
             ),
-            "{table}"
+            "{baseline_short}"
+        );
+        assert!(
+            baseline_short.contains(
+                "the tail of GET /servers/123/console?lines=100 is UNSURE: the baseline answered 900 a second of the 1000 offered in a run, so a p99 there is not the server's latency at that rate; run with a lower --tail-rate."
+            ),
+            "{baseline_short}"
+        );
+        // Failed answers alone (a timeout is in no percentile) leave it open too.
+        let mut failed = tail_run(1.0, 1.0, 1000.0);
+        failed.b.failures = 3;
+        let baseline_failed = table(vec![failed]);
+        assert!(
+            baseline_failed.contains("UNSURE: the baseline failed 3 answers"),
+            "{baseline_failed}"
+        );
+        // The two ohas together kept their core 96% busy: their lag counts as latency.
+        let mut busy = tail_run(1.0, 1.0, 1000.0);
+        busy.a.client_busy = 0.5;
+        busy.b.client_busy = 0.46;
+        let clients = table(vec![busy]);
+        assert!(
+            clients.contains("UNSURE: the two ohas kept their core 96% busy in a run"),
+            "{clients}"
         );
         // Rows without a tail print nothing.
         assert_eq!(
             render_tail(&[Row::new(case, vec![run(90.0)], vec![run(100.0)])]),
             ""
+        );
+    }
+
+    #[test]
+    fn a_mock_that_falls_short_where_the_baseline_kept_up_misses_whatever_its_p99() {
+        let case = crate::bench::CASES[0];
+        let table = |runs: Vec<TailRun>| {
+            render_tail(&[
+                Row::new(case, vec![run(90.0)], vec![run(100.0)]).tail(Tail {
+                    offered: 1000,
+                    runs,
+                    same: vec![tail_run(1.0, 1.0, 1000.0)],
+                }),
+            ])
+        };
+        // Stalled requests that timed out are in no percentile: the p99s are equal.
+        let mut timed_out = tail_run(1.0, 1.0, 1000.0);
+        timed_out.a.failures = 20;
+        let failed = table(vec![timed_out]);
+        assert!(failed.contains("| 1.00× (≤ 1.5) MISS |"), "{failed}");
+        assert!(
+            failed.contains(
+                "the tail of GET /servers is MISS: the mock failed 20 answers, so a p99 there is not the server's latency at that rate, which the baseline answered in full."
+            ),
+            "{failed}"
+        );
+        let mut slow = tail_run(1.0, 1.0, 1000.0);
+        slow.a.requests_per_sec = 940.0;
+        let short = table(vec![slow]);
+        assert!(
+            short.contains("MISS: the mock answered 940 a second of the 1000 offered in a run"),
+            "{short}"
         );
     }
 }

@@ -29,11 +29,18 @@ const OHA_VERSION: &str = "1.16.0";
 const ABORTED_AT_DEADLINE: &str = "aborted due to deadline";
 
 /// Where the bench keeps oha: `<target>/bench-tools/bin/oha`, installed there with
-/// `cargo install` when missing (a few minutes, once).
+/// `cargo install` when missing or of another version (a few minutes, once).
 pub(crate) fn ensure_oha(target: &Path) -> anyhow::Result<PathBuf> {
     let root = target.join("bench-tools");
     let program = root.join("bin/oha");
-    if program.is_file() {
+    let installed = |program: &Path| {
+        Command::new(program)
+            .arg("--version")
+            .stderr(Stdio::null())
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains(OHA_VERSION))
+    };
+    if installed(&program) {
         return Ok(program);
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -45,14 +52,15 @@ pub(crate) fn ensure_oha(target: &Path) -> anyhow::Result<PathBuf> {
             "--version",
             OHA_VERSION,
             "--locked",
-            "--root",
+            "--force",
         ])
+        .arg("--root")
         .arg(&root)
         .stdin(Stdio::null());
-    println!("oha (the tail's load generator) is missing: running {install:?}, once");
+    println!("oha {OHA_VERSION} (the tail's load generator) is missing: running {install:?}, once");
     let status = install.status().context("cannot run cargo install")?;
     ensure!(
-        status.success() && program.is_file(),
+        status.success() && installed(&program),
         "cannot install oha {OHA_VERSION} ({status}): run `cargo install oha --version {OHA_VERSION} --locked --root {}`",
         root.display()
     );
@@ -128,22 +136,26 @@ impl TailLoad {
 pub(crate) fn parse(report: &str) -> anyhow::Result<LoadResult> {
     let json: serde_json::Value =
         serde_json::from_str(report).context("oha's report is not JSON")?;
-    let seconds = |pointer: &str| {
+    let number = |pointer: &str| {
         json.pointer(pointer)
             .and_then(serde_json::Value::as_f64)
             .with_context(|| format!("no {pointer} in oha's report"))
     };
-    let counts = |pointer: &str| -> Vec<(String, u64)> {
-        json.pointer(pointer)
+    let counts = |pointer: &str| -> anyhow::Result<Vec<(String, u64)>> {
+        let map = json
+            .pointer(pointer)
             .and_then(serde_json::Value::as_object)
-            .map(|map| {
-                map.iter()
-                    .map(|(key, n)| (key.clone(), n.as_u64().unwrap_or(0)))
-                    .collect()
+            .with_context(|| format!("no {pointer} in oha's report"))?;
+        map.iter()
+            .map(|(key, n)| {
+                let n = n
+                    .as_u64()
+                    .with_context(|| format!("{pointer}/{key} in oha's report is not a count"))?;
+                Ok((key.clone(), n))
             })
-            .unwrap_or_default()
+            .collect()
     };
-    let statuses = counts("/statusCodeDistribution");
+    let statuses = counts("/statusCodeDistribution")?;
     let requests: u64 = statuses.iter().map(|(_, n)| n).sum();
     ensure!(requests > 0, "oha got no answer:\n{report}");
     let failed_statuses: u64 = statuses
@@ -151,16 +163,20 @@ pub(crate) fn parse(report: &str) -> anyhow::Result<LoadResult> {
         .filter(|(status, _)| !(status.starts_with('2') || status.starts_with('3')))
         .map(|(_, n)| n)
         .sum();
-    let errors: u64 = counts("/errorDistribution")
+    let errors: u64 = counts("/errorDistribution")?
         .iter()
         .filter(|(error, _)| error != ABORTED_AT_DEADLINE)
         .map(|(_, n)| n)
         .sum();
+    // oha's own requestsPerSec counts errors (a timeout, a refused connection) as requests;
+    // the answers a second are what says whether a server kept up.
+    let seconds = number("/summary/total")?;
+    ensure!(seconds > 0.0, "oha's report gives a run of {seconds} s");
     Ok(LoadResult {
         requests,
-        requests_per_sec: seconds("/summary/requestsPerSec")?,
-        p50_ms: seconds("/latencyPercentiles/p50")? * 1000.0,
-        p99_ms: seconds("/latencyPercentiles/p99")? * 1000.0,
+        requests_per_sec: requests as f64 / seconds,
+        p50_ms: number("/latencyPercentiles/p50")? * 1000.0,
+        p99_ms: number("/latencyPercentiles/p99")? * 1000.0,
         failures: failed_statuses + errors,
         client_busy: 0.0,
     })
@@ -184,7 +200,8 @@ mod tests {
     fn an_oha_report_is_read_in_milliseconds_and_deadline_aborts_are_not_failures() {
         let result = parse(REPORT).unwrap();
         assert_eq!(result.requests, 44_904);
-        assert!((result.requests_per_sec - 14_980.06).abs() < 1e-9);
+        // Answers over the run's 3.0029 s, not oha's requestsPerSec, which counts errors too.
+        assert!((result.requests_per_sec - 44_904.0 / 3.0029).abs() < 1e-9);
         assert!((result.p50_ms - 0.295073).abs() < 1e-9);
         assert!((result.p99_ms - 2.334938).abs() < 1e-9);
         // The 429, the 503 and the two closed connections; not the seven cut at the deadline.
@@ -193,13 +210,16 @@ mod tests {
 
     #[test]
     fn a_report_without_answers_or_percentiles_is_an_error() {
-        let none = r#"{"summary": {"requestsPerSec": 0.0}, "latencyPercentiles": {},
+        let none = r#"{"summary": {"total": 3.0, "requestsPerSec": 21.3}, "latencyPercentiles": {},
                       "statusCodeDistribution": {}, "errorDistribution": {"connection refused": 64}}"#;
         assert!(parse(none).unwrap_err().to_string().contains("no answer"));
         let cut = REPORT.replace("\"p99\": 0.002334938,", "");
         let error = parse(&cut).unwrap_err().to_string();
         assert!(error.contains("/latencyPercentiles/p99"), "{error}");
         assert!(parse("Summary: ...").is_err());
+        let no_errors = REPORT.replace("\"errorDistribution\"", "\"errors\"");
+        let error = parse(&no_errors).unwrap_err().to_string();
+        assert!(error.contains("/errorDistribution"), "{error}");
     }
 
     #[test]
