@@ -1104,18 +1104,21 @@ mod tests {
         assert!(!tail_table.contains("UNSURE"), "{tail_table}");
     }
 
+    /// The tail table of `case` with `runs` at 1000 requests a second offered, the control
+    /// even.
+    fn tail_table(case: Case, runs: Vec<TailRun>) -> String {
+        render_tail(&[
+            Row::new(case, vec![run(90.0)], vec![run(100.0)]).tail(Tail {
+                offered: 1000,
+                runs,
+                same: vec![tail_run(1.0, 1.0, 1000.0)],
+            }),
+        ])
+    }
+
     #[test]
     fn a_tail_the_baseline_or_the_load_generator_did_not_keep_up_with_is_unsure() {
-        let case = crate::bench::CASES[1];
-        let table = |runs: Vec<TailRun>| {
-            render_tail(&[
-                Row::new(case, vec![run(90.0)], vec![run(100.0)]).tail(Tail {
-                    offered: 1000,
-                    runs,
-                    same: vec![tail_run(1.0, 1.0, 1000.0)],
-                }),
-            ])
-        };
+        let table = |runs| tail_table(crate::bench::CASES[1], runs);
         // The baseline answered 900 a second of the 1000 offered in the second run; the mock
         // all of them. Each side's figures sit in their own place in the row.
         let mut short = tail_run(1.1, 1.0, 1000.0);
@@ -1156,23 +1159,18 @@ mod tests {
         );
         // Rows without a tail print nothing.
         assert_eq!(
-            render_tail(&[Row::new(case, vec![run(90.0)], vec![run(100.0)])]),
+            render_tail(&[Row::new(
+                crate::bench::CASES[1],
+                vec![run(90.0)],
+                vec![run(100.0)]
+            )]),
             ""
         );
     }
 
     #[test]
     fn a_mock_that_falls_short_where_the_baseline_kept_up_misses_whatever_its_p99() {
-        let case = crate::bench::CASES[0];
-        let table = |runs: Vec<TailRun>| {
-            render_tail(&[
-                Row::new(case, vec![run(90.0)], vec![run(100.0)]).tail(Tail {
-                    offered: 1000,
-                    runs,
-                    same: vec![tail_run(1.0, 1.0, 1000.0)],
-                }),
-            ])
-        };
+        let table = |runs| tail_table(crate::bench::CASES[0], runs);
         // Stalled requests that timed out are in no percentile: the p99s are equal.
         let mut timed_out = tail_run(1.0, 1.0, 1000.0);
         timed_out.a.failures = 20;
