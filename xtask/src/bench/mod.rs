@@ -332,8 +332,6 @@ impl Bench {
                 log_cost = Some(
                     report::Row::new(*case, mock_runs.clone(), quiet_runs).side_by_side(side.log),
                 );
-            }
-            if measure_log {
                 tuned = side.flat;
             }
             floor_rows.push(report::FloorRow {

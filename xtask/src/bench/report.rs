@@ -33,26 +33,25 @@ impl Tail {
         median(&p99_ratios(&self.runs))
     }
 
-    /// The least either server answered a second in any run.
-    fn lowest_served(&self) -> (f64, f64) {
-        let lowest =
-            |side: fn(&TailRun) -> f64| self.runs.iter().map(side).fold(f64::INFINITY, f64::min);
-        (
-            lowest(|run| run.a.requests_per_sec),
-            lowest(|run| run.b.requests_per_sec),
-        )
+    /// The fewest answers a second `side` gave in any run.
+    fn fewest_answered(&self, side: fn(&TailRun) -> &LoadResult) -> f64 {
+        self.runs
+            .iter()
+            .map(|run| side(run).requests_per_sec)
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// The answers `side` failed over all runs.
+    fn failed(&self, side: fn(&TailRun) -> &LoadResult) -> u64 {
+        self.runs.iter().map(|run| side(run).failures).sum()
     }
 
     /// Why `side`'s p99s are not its latency at the offered rate, if they are not: a run in
     /// which it answered less than [`TAIL_KEPT_UP`] of that rate (a queue again), or failed
     /// answers (a timeout is in no percentile).
     fn shortfall(&self, side: fn(&TailRun) -> &LoadResult) -> Option<String> {
-        let fewest = self
-            .runs
-            .iter()
-            .map(|run| side(run).requests_per_sec)
-            .fold(f64::INFINITY, f64::min);
-        let failed: u64 = self.runs.iter().map(|run| side(run).failures).sum();
+        let fewest = self.fewest_answered(side);
+        let failed = self.failed(side);
         if fewest < TAIL_KEPT_UP * self.offered as f64 {
             Some(format!(
                 "answered {fewest:.0} a second of the {} offered in a run",
@@ -70,7 +69,7 @@ impl Tail {
     /// latency, leave it open; the mock's shortfall at a rate the baseline kept up with is a
     /// miss.
     fn verdict(&self, target: f64) -> (&'static str, Option<String>) {
-        if let Some(why) = self.shortfall(|run| &run.b) {
+        if let Some(why) = self.shortfall(baseline_side) {
             return ("UNSURE", Some(format!("the baseline {why}")));
         }
         let clients_busy = self
@@ -87,11 +86,21 @@ impl Tail {
                 )),
             );
         }
-        if let Some(why) = self.shortfall(|run| &run.a) {
+        if let Some(why) = self.shortfall(mock_side) {
             return ("MISS", Some(format!("the mock {why}")));
         }
         (verdict(self.ratio() <= target), None)
     }
+}
+
+/// The measured server's side of a tail run.
+fn mock_side(run: &TailRun) -> &LoadResult {
+    &run.a
+}
+
+/// The baseline's side of a tail run.
+fn baseline_side(run: &TailRun) -> &LoadResult {
+    &run.b
 }
 
 /// Each side-by-side run's p99 ratio: wrk's, at saturation.
@@ -453,16 +462,28 @@ pub(crate) fn render_tail(rows: &[Row]) -> String {
             "at saturation, side by side: p99 ratio (baseline / copy)",
         ],
     );
+    // Why a verdict is not the ratio's, printed under the table.
+    let mut notes = Vec::new();
     for &(row, tail) in &tails {
         let ratio = tail.ratio();
         let target = row.case.max_p99_ratio.unwrap_or(f64::INFINITY);
-        let (judged, _) = tail.verdict(target);
+        let (judged, why) = tail.verdict(target);
+        if let Some(why) = why {
+            notes.push(format!(
+                "\nthe tail of {} is {judged}: {why}, so a p99 there is not the server's latency \
+                 at that rate{}.",
+                row.case.name,
+                if judged == "UNSURE" {
+                    "; run with a lower --tail-rate"
+                } else {
+                    ", which the baseline answered in full"
+                },
+            ));
+        }
         // The median over the runs of one figure of one side.
         let of = |runs: &[TailRun], side: fn(&TailRun) -> f64| {
             median(&runs.iter().map(side).collect::<Vec<_>>())
         };
-        let (served_a, served_b) = tail.lowest_served();
-        let failures = |side: fn(&TailRun) -> u64| tail.runs.iter().map(side).sum::<u64>();
         let saturated = if row.side.is_empty() {
             "—".to_owned()
         } else {
@@ -474,7 +495,7 @@ pub(crate) fn render_tail(rows: &[Row]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} req/s | {ratio:.2}× (≤ {target}) {judged} | {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2}× ({}) | {served_a:.0} / {served_b:.0} | {}/{} | {:.0}%/{:.0}% | {saturated} |",
+            "| {} | {} req/s | {ratio:.2}× (≤ {target}) {judged} | {} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:.2}× ({}) | {:.0} / {:.0} | {}/{} | {:.0}%/{:.0}% | {saturated} |",
             row.case.name,
             tail.offered,
             listed(&p99_ratios(&tail.runs)),
@@ -484,27 +505,16 @@ pub(crate) fn render_tail(rows: &[Row]) -> String {
             of(&tail.runs, |run| run.b.p50_ms),
             median(&p99_ratios(&tail.same)),
             listed(&p99_ratios(&tail.same)),
-            failures(|run| run.a.failures),
-            failures(|run| run.b.failures),
+            tail.fewest_answered(mock_side),
+            tail.fewest_answered(baseline_side),
+            tail.failed(mock_side),
+            tail.failed(baseline_side),
             of(&tail.runs, |run| run.a.client_busy) * 100.0,
             of(&tail.runs, |run| run.b.client_busy) * 100.0,
         );
     }
-    for &(row, tail) in &tails {
-        let target = row.case.max_p99_ratio.unwrap_or(f64::INFINITY);
-        if let (judged, Some(why)) = tail.verdict(target) {
-            let _ = writeln!(
-                out,
-                "\nthe tail of {} is {judged}: {why}, so a p99 there is not the server's latency \
-                 at that rate{}.",
-                row.case.name,
-                if judged == "UNSURE" {
-                    "; run with a lower --tail-rate"
-                } else {
-                    ", which the baseline answered in full"
-                },
-            );
-        }
+    for note in notes {
+        let _ = writeln!(out, "{note}");
     }
     let _ = writeln!(
         out,
